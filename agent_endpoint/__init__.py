@@ -1,0 +1,1 @@
+"""The HTTP endpoint devices poll, and the approval-link pages."""

@@ -1,0 +1,1 @@
+"""Everything that is not user interface. Never imports textual."""

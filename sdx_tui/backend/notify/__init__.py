@@ -1,0 +1,1 @@
+"""Notifications (e-mail and WhatsApp) sent from an outbox."""

@@ -1,0 +1,1 @@
+"""RouterOS script language support: lexer, linter, schema checks and renderers."""

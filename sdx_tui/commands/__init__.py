@@ -1,0 +1,1 @@
+"""Sub-commands of `sdx`; each module here has a ``register(commands)`` function."""
