@@ -174,7 +174,9 @@ class Settings:
     def with_section(self, name: str, **changes: Any) -> Settings:
         """A copy with some fields of one section replaced."""
         section = getattr(self, name)
-        return dataclasses.replace(self, **{name: dataclasses.replace(section, **changes)})
+        return dataclasses.replace(
+            self, **{name: dataclasses.replace(section, **changes)}
+        )
 
 
 _SECTIONS = {
@@ -205,21 +207,19 @@ def default_data_dir() -> Path:
     return Path(platformdirs.user_data_dir(APP_NAME))
 
 
+def _accepts(kind: Any, value: Any) -> bool:
+    if isinstance(value, bool):
+        return kind is bool
+    if kind is float:
+        return isinstance(value, int | float)
+    return isinstance(value, kind)
+
+
 def _coerce(section: str, name: str, kind: Any, value: Any) -> Any:
-    where = f"{section}.{name}" if section else name
-    if kind is bool:
-        if isinstance(value, bool):
-            return value
-    elif kind is int:
-        if isinstance(value, int) and not isinstance(value, bool):
-            return value
-    elif kind is float:
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            return float(value)
-    elif kind is str:
-        if isinstance(value, str):
-            return value
-    raise SettingsError(f"{where} must be {kind.__name__}, not {value!r}")
+    if not _accepts(kind, value):
+        where = f"{section}.{name}" if section else name
+        raise SettingsError(f"{where} must be {kind.__name__}, not {value!r}")
+    return float(value) if kind is float else value
 
 
 def _build_section(name: str, cls: type[_Section], raw: Any) -> _Section:
@@ -258,9 +258,7 @@ def load_settings(
     env_url = os.environ.get("SDX_DATABASE_URL")
     if env_url:
         values["database_url"] = env_url
-    return Settings(
-        data_dir=data_dir or default_data_dir(), config_path=path, **values
-    )
+    return Settings(data_dir=data_dir or default_data_dir(), config_path=path, **values)
 
 
 def _toml_value(value: Any) -> str:

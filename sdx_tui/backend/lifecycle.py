@@ -1,0 +1,175 @@
+"""The state machines of scripts and outcomes (DESIGN.md section 3).
+
+Every change of state is one ``UPDATE ... WHERE id = :id AND status = :expected``:
+whichever process's update matches the row wins, every other one sees zero rows
+changed and gets :class:`IllegalTransition` (or ``False`` from the bulk forms).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Collection, Iterable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from sdx_tui.backend.db import utcnow
+from sdx_tui.backend.errors import IllegalTransition, NotFound
+from sdx_tui.backend.models import Outcome, OutcomeStatus, Script, ScriptStatus
+
+log = logging.getLogger(__name__)
+
+S = ScriptStatus
+O = OutcomeStatus  # noqa: E741
+
+SCRIPT_TRANSITIONS: dict[ScriptStatus, frozenset[ScriptStatus]] = {
+    S.UNAUTHORIZED: frozenset({S.UNAUTHORIZED, S.SCHEDULED, S.CANCELLED}),
+    S.SCHEDULED: frozenset({S.UNAUTHORIZED, S.LAUNCHED, S.CANCELLED}),
+    S.LAUNCHED: frozenset({S.SCHEDULED, S.COMPLETED, S.FAILED, S.CANCELLED}),
+    S.COMPLETED: frozenset(),
+    S.FAILED: frozenset(),
+    S.CANCELLED: frozenset(),
+}
+"""Which script states each state may move to. ``unauthorized -> unauthorized`` is
+an edit; ``launched -> scheduled`` is a recurring script between occurrences."""
+
+OUTCOME_TRANSITIONS: dict[OutcomeStatus, frozenset[OutcomeStatus]] = {
+    O.PENDING: frozenset({O.DELIVERED, O.EXPIRED, O.CANCELLED, O.SKIPPED}),
+    O.DELIVERED: frozenset({O.DELIVERED, O.COMPLETED, O.FAILED, O.TIMED_OUT}),
+    O.COMPLETED: frozenset(),
+    O.FAILED: frozenset(),
+    O.TIMED_OUT: frozenset(),
+    O.EXPIRED: frozenset(),
+    O.CANCELLED: frozenset(),
+    O.SKIPPED: frozenset(),
+}
+"""Which outcome states each state may move to; ``delivered -> delivered`` is a
+repeated hand-out of the same delivery."""
+
+FINAL_OUTCOMES = frozenset(
+    state for state, nxt in OUTCOME_TRANSITIONS.items() if not nxt
+)
+OPEN_OUTCOMES = frozenset(OutcomeStatus) - FINAL_OUTCOMES
+EDITABLE_SCRIPTS = frozenset({S.UNAUTHORIZED, S.SCHEDULED})
+
+
+def can_transition_script(current: ScriptStatus, wanted: ScriptStatus) -> bool:
+    """Whether the script state machine has the edge ``current -> wanted``."""
+    return wanted in SCRIPT_TRANSITIONS[current]
+
+
+def can_transition_outcome(current: OutcomeStatus, wanted: OutcomeStatus) -> bool:
+    """Whether the outcome state machine has the edge ``current -> wanted``."""
+    return wanted in OUTCOME_TRANSITIONS[current]
+
+
+def transition_script(
+    session: Session,
+    script_id: int,
+    wanted: ScriptStatus,
+    *,
+    expected: ScriptStatus | Collection[ScriptStatus] | None = None,
+    values: dict[str, Any] | None = None,
+) -> ScriptStatus:
+    """Move one script to ``wanted`` atomically and return the state it left.
+
+    ``expected`` narrows the states the caller accepts to start from; by default
+    any state with an edge to ``wanted`` will do. ``values`` are other columns
+    written by the same statement. Raises :class:`IllegalTransition` naming the
+    current and the wanted state when no edge exists or another writer won.
+    """
+    if expected is None:
+        sources = {s for s, nxt in SCRIPT_TRANSITIONS.items() if wanted in nxt}
+    elif isinstance(expected, ScriptStatus):
+        sources = {expected}
+    else:
+        sources = set(expected)
+    sources = {s for s in sources if can_transition_script(s, wanted)}
+
+    current = session.scalar(select(Script.status).where(Script.id == script_id))
+    if current is None:
+        raise NotFound(f"script {script_id} does not exist")
+    if current not in sources:
+        raise IllegalTransition("script", script_id, current, wanted)
+
+    changed = session.execute(
+        update(Script)
+        .where(Script.id == script_id, Script.status == current)
+        .values(status=wanted, updated_at=utcnow(), **(values or {}))
+        .execution_options(synchronize_session=False)
+    )
+    if changed.rowcount != 1:  # type: ignore[attr-defined]
+        latest = session.scalar(select(Script.status).where(Script.id == script_id))
+        raise IllegalTransition("script", script_id, latest or current, wanted)
+    log.debug("script %s: %s -> %s", script_id, current, wanted)
+    return current
+
+
+def transition_outcome(
+    session: Session,
+    outcome_id: int,
+    wanted: OutcomeStatus,
+    *,
+    expected: OutcomeStatus | Collection[OutcomeStatus] | None = None,
+    values: dict[str, Any] | None = None,
+) -> OutcomeStatus:
+    """Move one outcome to ``wanted`` atomically; as :func:`transition_script`."""
+    if expected is None:
+        sources = {s for s, nxt in OUTCOME_TRANSITIONS.items() if wanted in nxt}
+    elif isinstance(expected, OutcomeStatus):
+        sources = {expected}
+    else:
+        sources = set(expected)
+    sources = {s for s in sources if can_transition_outcome(s, wanted)}
+
+    current = session.scalar(select(Outcome.status).where(Outcome.id == outcome_id))
+    if current is None:
+        raise NotFound(f"outcome {outcome_id} does not exist")
+    if current not in sources:
+        raise IllegalTransition("outcome", outcome_id, current, wanted)
+
+    changed = session.execute(
+        update(Outcome)
+        .where(Outcome.id == outcome_id, Outcome.status == current)
+        .values(status=wanted, updated_at=utcnow(), **(values or {}))
+        .execution_options(synchronize_session=False)
+    )
+    if changed.rowcount != 1:  # type: ignore[attr-defined]
+        latest = session.scalar(select(Outcome.status).where(Outcome.id == outcome_id))
+        raise IllegalTransition("outcome", outcome_id, latest or current, wanted)
+    return current
+
+
+def transition_outcomes(
+    session: Session,
+    outcome_ids: Iterable[int],
+    wanted: OutcomeStatus,
+    *,
+    expected: Collection[OutcomeStatus],
+    values: dict[str, Any] | None = None,
+    now: datetime | None = None,
+) -> list[int]:
+    """Move many outcomes at once; returns the ids that did move.
+
+    Outcomes in any other state are left alone: this is for sweeps (expiry,
+    cancellation) where losing a race to a device's result is expected.
+    """
+    sources = [s for s in expected if can_transition_outcome(s, wanted)]
+    if not sources:
+        raise ValueError(f"no state in {sorted(expected)} may become {wanted}")
+    ids = list(outcome_ids)
+    moved: list[int] = []
+    # Chunks keep the IN list under every database's parameter limit.
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        result = session.execute(
+            update(Outcome)
+            .where(Outcome.id.in_(chunk), Outcome.status.in_(sources))
+            .values(status=wanted, updated_at=now or utcnow(), **(values or {}))
+            .returning(Outcome.id)
+            .execution_options(synchronize_session=False)
+        )
+        moved.extend(result.scalars())
+    return moved
