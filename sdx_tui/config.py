@@ -284,7 +284,7 @@ def render_settings(settings: Settings) -> str:
         section = getattr(settings, name)
         changed = [
             f"{f.name} = {_toml_value(getattr(section, f.name))}"
-            for f in fields(cls)  # type: ignore[arg-type]
+            for f in fields(cls)
             if getattr(section, f.name) != f.default
         ]
         if changed:
