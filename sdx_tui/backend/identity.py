@@ -10,7 +10,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from sdx_tui.backend import audit
 from sdx_tui.backend.db import Database
@@ -230,9 +230,47 @@ def add_user(
 
 
 def list_users(database: Database) -> Sequence[User]:
-    """Every user, by OS user name."""
+    """Every user, by OS user name, with their organisation loaded."""
     with database.reading() as session:
-        return session.scalars(select(User).order_by(User.os_user)).all()
+        return session.scalars(
+            select(User).options(selectinload(User.organisation)).order_by(User.os_user)
+        ).all()
+
+
+def add_organisation(
+    database: Database, actor: Actor, name: str, *, parent_id: int | None = None
+) -> Organisation:
+    """Add a customer organisation below ``parent_id`` (default: the actor's own).
+
+    It gets a default workspace. Admins add organisations only below their own, so
+    an MSP's admin manages its customers and a customer's admin cannot climb up.
+    """
+    require_role(actor, Role.ADMIN)
+    name = name.strip()
+    if not name:
+        raise InvalidInput("the organisation needs a name")
+    with database.session() as session:
+        parent = actor.organisation_id if parent_id is None else parent_id
+        if actor.organisation_id not in organisation_and_ancestors(session, parent):
+            raise PermissionDenied(
+                f"{actor.name} can only add organisations below their own"
+            )
+        if session.scalar(select(Organisation.id).where(Organisation.name == name)):
+            raise InvalidInput(f"organisation {name!r} exists already")
+        organisation = Organisation(name=name, parent_id=parent)
+        session.add(organisation)
+        session.flush()
+        session.add(Workspace(organisation_id=organisation.id, name=DEFAULT_WORKSPACE))
+        audit.record(
+            session,
+            actor,
+            "organisation.added",
+            subject_type="organisation",
+            subject_id=organisation.id,
+            detail=name,
+        )
+    log.info("organisation %s added", name)
+    return organisation
 
 
 def organisation_and_ancestors(session: Session, organisation_id: int) -> list[int]:

@@ -10,13 +10,18 @@ import secrets
 from collections.abc import Iterable, Sequence
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from sdx_tui.backend import audit
 from sdx_tui.backend.db import Database
-from sdx_tui.backend.errors import InvalidInput, NotFound
-from sdx_tui.backend.identity import Actor, default_workspace_id, require_role
-from sdx_tui.backend.models import Role, Site
+from sdx_tui.backend.errors import InvalidInput, NotFound, PermissionDenied
+from sdx_tui.backend.identity import (
+    Actor,
+    default_workspace_id,
+    organisation_and_ancestors,
+    require_role,
+)
+from sdx_tui.backend.models import Role, Site, Workspace
 from sdx_tui.backend.timezones import check_time_zone
 
 log = logging.getLogger(__name__)
@@ -82,8 +87,13 @@ def add_site(
     time_zone: str = "UTC",
     tags: str | Iterable[str] = (),
     address: str = "",
+    organisation_id: int | None = None,
 ) -> tuple[Site, str]:
-    """Add a site; returns it with its token, which is shown once and never stored."""
+    """Add a site; returns it with its token, which is shown once and never stored.
+
+    The site belongs to ``organisation_id`` (the actor's own or one below it, such
+    as an MSP's customer), by default the actor's organisation.
+    """
     require_role(actor, Role.ADMIN)
     name = check_site_name(name)
     routeros_version = check_version(routeros_version)
@@ -91,7 +101,12 @@ def add_site(
     tag_list = parse_tags(tags)
     token = new_token()
     with database.session() as session:
-        workspace_id = default_workspace_id(session, actor.organisation_id)
+        owner = actor.organisation_id if organisation_id is None else organisation_id
+        if actor.organisation_id not in organisation_and_ancestors(session, owner):
+            raise PermissionDenied(
+                f"{actor.name} can only add sites to their organisation or below it"
+            )
+        workspace_id = default_workspace_id(session, owner)
         if session.scalar(select(Site.id).where(Site.name == name)):
             raise InvalidInput(f"site {name!r} exists already")
         site = Site(
@@ -136,15 +151,20 @@ def rotate_token(database: Database, actor: Actor, name: str) -> str:
     return token
 
 
+_WITH_ORGANISATION = joinedload(Site.workspace).joinedload(Workspace.organisation)
+
+
 def _by_name(session: Session, name: str) -> Site:
-    site = session.scalar(select(Site).where(Site.name == name.strip()))
+    site = session.scalar(
+        select(Site).where(Site.name == name.strip()).options(_WITH_ORGANISATION)
+    )
     if site is None:
         raise NotFound(f"no site named {name!r}")
     return site
 
 
 def get_site(database: Database, name: str) -> Site:
-    """The site called ``name``."""
+    """The site called ``name``, with its workspace and organisation loaded."""
     with database.reading() as session:
         return _by_name(session, name)
 
@@ -152,9 +172,9 @@ def get_site(database: Database, name: str) -> Site:
 def list_sites(
     database: Database, *, search: str = "", tag: str = ""
 ) -> Sequence[Site]:
-    """Sites by name; optionally those whose name holds ``search`` or with ``tag``."""
+    """Sites by name, with their organisation; optionally filtered by name or tag."""
     with database.reading() as session:
-        query = select(Site).order_by(Site.name)
+        query = select(Site).options(_WITH_ORGANISATION).order_by(Site.name)
         if search:
             query = query.where(Site.name.contains(search.strip()))
         sites = session.scalars(query).all()
