@@ -134,6 +134,8 @@ class OutboxStatus(enum.StrEnum):
     PENDING = "pending"
     SENT = "sent"
     FAILED = "failed"
+    WITHDRAWN = "withdrawn"
+    """Not sent because its approval link was voided or decided first."""
 
 
 def _enum(kind: type[enum.StrEnum]) -> Enum:

@@ -555,6 +555,7 @@ def upgrade() -> None:
                 "pending",
                 "sent",
                 "failed",
+                "withdrawn",
                 name="outboxstatus",
                 native_enum=False,
                 length=16,
