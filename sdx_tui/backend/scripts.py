@@ -300,10 +300,17 @@ def list_scripts(
     search: str = "",
     limit: int | None = None,
 ) -> Sequence[Script]:
-    """Scripts, newest first, filtered by state and by text in the description."""
+    """Scripts, newest first, filtered by state and by text in the description.
+
+    Targets, author and test site come loaded.
+    """
     query = (
         select(Script)
-        .options(selectinload(Script.targets), selectinload(Script.author))
+        .options(
+            selectinload(Script.targets),
+            selectinload(Script.author),
+            selectinload(Script.test_site),
+        )
         .order_by(Script.id.desc())
     )
     if statuses:
