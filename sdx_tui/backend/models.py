@@ -329,6 +329,9 @@ class Outcome(Base):
     __table_args__ = (
         UniqueConstraint("run_id", "site_id"),
         Index("ix_outcomes_site_open", "site_id", "status"),
+        # The endpoint reads "which sites have open work" every second; this keeps
+        # that a range scan over open outcomes rather than over all history.
+        Index("ix_outcomes_status_site", "status", "site_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

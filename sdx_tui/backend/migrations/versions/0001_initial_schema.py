@@ -512,6 +512,9 @@ def upgrade() -> None:
         batch_op.create_index(
             "ix_outcomes_site_open", ["site_id", "status"], unique=False
         )
+        batch_op.create_index(
+            "ix_outcomes_status_site", ["status", "site_id"], unique=False
+        )
 
     op.create_table(
         "log_entries",
@@ -608,6 +611,7 @@ def downgrade() -> None:
 
     op.drop_table("log_entries")
     with op.batch_alter_table("outcomes", schema=None) as batch_op:
+        batch_op.drop_index("ix_outcomes_status_site")
         batch_op.drop_index("ix_outcomes_site_open")
 
     op.drop_table("outcomes")
