@@ -148,13 +148,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_desk(settings, demo=args.demo)
 
     context = CommandContext(settings)
+    name = " ".join(
+        part
+        for part in (args.command, getattr(args, f"{args.command}_command", None))
+        if part
+    )
     try:
         return int(args.handler(context, args))
     except UsageError as error:
-        print(f"sdx {args.command}: error: {error}", file=sys.stderr)
+        print(f"sdx {name}: error: {error}", file=sys.stderr)
         return 2
     except DeskError as error:
-        print(f"sdx {args.command}: error: {error}", file=sys.stderr)
+        print(f"sdx {name}: error: {error}", file=sys.stderr)
         return error.exit_code
     except SettingsError as error:
         print(f"sdx: error: {error}", file=sys.stderr)
