@@ -12,6 +12,7 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
 from sdx_tui.backend.db import utcnow
+from sdx_tui.backend.errors import NotFound
 from sdx_tui.backend.lifecycle import FINAL_OUTCOMES
 from sdx_tui.backend.models import (
     LogEntry,
@@ -20,6 +21,7 @@ from sdx_tui.backend.models import (
     Run,
     RunKind,
     RunStatus,
+    Script,
 )
 
 log = logging.getLogger(__name__)
@@ -41,16 +43,21 @@ def create_run(
     occurrence_at: datetime,
     deadline: timedelta,
     content_hash: str = "",
-    revision: int = 1,
+    revision: int | None = None,
     started_by_id: int | None = None,
     retry_of_id: int | None = None,
 ) -> int:
     """Create a run and one pending outcome per site in the session's transaction.
 
     Outcomes and their "created" log entries go in as two executemany statements,
-    so a launch to 10,000 sites costs a few round trips, not 20,000.
+    so a launch to 10,000 sites costs a few round trips, not 20,000. ``revision``
+    is the script revision whose content the devices get; by default the current.
     """
     now = utcnow()
+    if revision is None:
+        revision = session.scalar(select(Script.revision).where(Script.id == script_id))
+        if revision is None:
+            raise NotFound(f"script {script_id} does not exist")
     run = Run(
         script_id=script_id,
         kind=kind,
