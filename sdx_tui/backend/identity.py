@@ -87,6 +87,17 @@ def require_role(actor: Actor, role: Role) -> None:
         raise PermissionDenied(f"{actor.name} does not have the {role.value} role")
 
 
+def organisation_name(database: Database, organisation_id: int) -> str:
+    """The name of an organisation; :class:`NotFound` if there is none by that id."""
+    with database.reading() as session:
+        name = session.scalar(
+            select(Organisation.name).where(Organisation.id == organisation_id)
+        )
+    if name is None:
+        raise NotFound(f"organisation {organisation_id} does not exist")
+    return name
+
+
 def is_initialised(database: Database) -> bool:
     """Whether an organisation exists yet."""
     with database.reading() as session:
