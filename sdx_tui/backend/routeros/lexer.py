@@ -41,6 +41,7 @@ __all__ = [
     "TIME",
     "RouterOSLexer",
     "State",
+    "Token",
     "lex_line",
 ]
 
@@ -48,6 +49,7 @@ State = tuple[int, ...]
 """The lexer state at a position: one integer per open context, innermost last."""
 
 Token = tuple[int, _TokenType, str]
+"""A token as Pygments gives it: offset, token type, text."""
 
 ADDRESS: Final = Number.Address
 """IPv4 and IPv6 addresses, prefixes and ranges, and MAC addresses."""
