@@ -741,6 +741,8 @@ class LinkCheck:
     csrf_nonce: str
     problem: str
     """Empty when the link may be used; otherwise why not, fit to show."""
+    time_zone: str = "UTC"
+    """The approver's time zone."""
 
     @property
     def usable(self) -> bool:
@@ -768,8 +770,9 @@ def check_link(
             problem = f"this approval request {_CLOSED_REASONS[request.status]}"
         if not problem and request.expires_at <= now:
             problem = "this approval link has expired"
+        zone = user.time_zone or "UTC"
     text = f"{problem[0].upper()}{problem[1:]}." if problem else ""
-    return LinkCheck(request.id, approver, row.csrf_nonce, text)
+    return LinkCheck(request.id, approver, row.csrf_nonce, text, zone)
 
 
 def csrf_matches(check: LinkCheck, presented: str) -> bool:
@@ -860,7 +863,8 @@ def open_request_for(database: Database, script_id: int) -> int:
 def _user_names(session: Session, ids: set[int]) -> dict[int, str]:
     if not ids:
         return {}
-    return dict(session.execute(select(User.id, User.os_user).where(User.id.in_(ids))))
+    rows = session.execute(select(User.id, User.os_user).where(User.id.in_(ids)))
+    return {user_id: name for user_id, name in rows}
 
 
 @dataclass(frozen=True)

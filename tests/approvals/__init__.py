@@ -1,0 +1,1 @@
+"""Approval requests, links, notifications and the approval screen."""
