@@ -1,0 +1,574 @@
+"""Poll delivery: handing outcomes to devices, recording results, sweeping deadlines.
+
+DESIGN.md section 4. A device polls with its site's bearer token; when the site has
+an open outcome the poll hands it out (``pending -> delivered``), and keeps handing
+out the same delivery id until a result arrives or the deadline passes. Results
+are idempotent by delivery id. Every function here works inside the caller's
+session so the endpoint decides where a unit of work begins and ends; every state
+change goes through :mod:`sdx_tui.backend.lifecycle`.
+
+Locks: a hand-out locks the site's row, so one device's polls are served one at a
+time by any number of backends; a result locks its outcome, then its run; the
+deadline sweep claims outcomes with ``SKIP LOCKED`` and locks runs in id order.
+SQLite ignores these clauses and serialises writers with ``BEGIN IMMEDIATE``.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import bindparam, insert, or_, select, update
+from sqlalchemy.orm import Session
+
+from sdx_tui.backend import lifecycle
+from sdx_tui.backend.errors import DeskError, IllegalTransition, InvalidInput, NotFound
+from sdx_tui.backend.models import (
+    LogEntry,
+    Outcome,
+    OutcomeStatus,
+    Run,
+    RunKind,
+    RunStatus,
+    Script,
+    ScriptStatus,
+    ScriptVersion,
+    Site,
+)
+from sdx_tui.backend.runs import add_log, rollup_run
+
+log = logging.getLogger(__name__)
+
+OUTPUT_LIMIT_BYTES = 65_536
+"""Largest output stored for one outcome; more is cut with a visible marker."""
+
+ERROR_LIMIT_BYTES = 4_096
+"""Largest error text stored for one outcome."""
+
+HANDED_OUT = (OutcomeStatus.PENDING, OutcomeStatus.DELIVERED)
+"""Outcome states a poll can hand out: new work, and work not answered yet."""
+
+_RESULT_STATES = {
+    "completed": OutcomeStatus.COMPLETED,
+    "failed": OutcomeStatus.FAILED,
+}
+_BACKUP_STATES = {"ok": True, "failed": False}
+
+
+class TokenRejected(DeskError):
+    """The token no longer belongs to the site (rotated, or the site is gone)."""
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One job handed to a device: what a poll answers with."""
+
+    outcome_id: int
+    delivery_id: str
+    run_id: int
+    script_id: int
+    site_id: int
+    site_name: str
+    routeros_version: str
+    body: str
+    make_backup: bool
+    attempt: int
+
+    @property
+    def routeros_major(self) -> int:
+        """The major RouterOS version of the site (6 or 7)."""
+        head = self.routeros_version.split(".", 1)[0]
+        return int(head) if head.isdigit() else 7
+
+
+@dataclass(frozen=True)
+class DeviceResult:
+    """What a device reported for one delivery."""
+
+    status: OutcomeStatus
+    output: str = ""
+    error: str = ""
+    backup_ok: bool | None = None
+
+
+@dataclass(frozen=True)
+class ResultReceipt:
+    """How a result was taken: applied, a repeat of one already recorded, or late."""
+
+    outcome_id: int
+    status: OutcomeStatus
+    applied: bool
+    duplicate: bool = False
+    truncated: bool = False
+
+
+@dataclass
+class SweepReport:
+    """What one deadline sweep changed."""
+
+    timed_out: list[int] = field(default_factory=list)
+    expired: list[int] = field(default_factory=list)
+    settled_runs: dict[int, RunStatus] = field(default_factory=dict)
+
+    @property
+    def changed(self) -> int:
+        """How many outcomes the sweep made final."""
+        return len(self.timed_out) + len(self.expired)
+
+
+def truncate_text(text: str, limit_bytes: int) -> tuple[str, bool]:
+    """``text`` cut to ``limit_bytes`` of UTF-8 with a marker saying how much went.
+
+    The marker is part of the limit, so the stored text never exceeds it.
+    """
+    encoded = text.encode("utf-8", "surrogatepass")
+    if len(encoded) <= limit_bytes:
+        return text, False
+    marker = (
+        f"\n[truncated by the desk: {len(encoded):,} bytes received, "
+        f"the first {{kept:,}} kept]"
+    )
+    keep = max(0, limit_bytes - len(marker.format(kept=limit_bytes).encode()))
+    head = encoded[:keep].decode("utf-8", "ignore")
+    return head + marker.format(kept=len(head.encode("utf-8"))), True
+
+
+def parse_result(body: bytes) -> DeviceResult:
+    """Read a result POST body: JSON ``{"status", "output"[, "error", "backup"]}``.
+
+    ``status`` is ``completed`` or ``failed``; ``backup`` is ``ok`` or ``failed``
+    when the job made one. Raises :class:`InvalidInput` saying what is wrong.
+    """
+    try:
+        data: Any = json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as problem:
+        raise InvalidInput(f"the result is not JSON: {problem}") from None
+    if not isinstance(data, dict):
+        raise InvalidInput("the result must be a JSON object")
+
+    raw_status = data.get("status")
+    status = _RESULT_STATES.get(raw_status) if isinstance(raw_status, str) else None
+    if status is None:
+        raise InvalidInput('"status" must be "completed" or "failed"')
+    output = data.get("output", "")
+    error = data.get("error", "")
+    if not isinstance(output, str) or not isinstance(error, str):
+        raise InvalidInput('"output" and "error" must be strings')
+
+    backup = data.get("backup")
+    if backup is not None and not (
+        isinstance(backup, str) and backup in _BACKUP_STATES
+    ):
+        raise InvalidInput('"backup" must be "ok" or "failed"')
+    return DeviceResult(
+        status=status,
+        output=output,
+        error=error,
+        backup_ok=None if backup is None else _BACKUP_STATES[backup],
+    )
+
+
+def site_tokens(session: Session) -> dict[str, int]:
+    """Every site's token hash, mapped to the site's id."""
+    rows = session.execute(select(Site.token_hash, Site.id))
+    return {token_hash: site_id for token_hash, site_id in rows}
+
+
+def site_for_token_hash(session: Session, token_hash: str) -> int | None:
+    """The id of the site holding this token hash, if any (an indexed lookup)."""
+    return session.scalar(select(Site.id).where(Site.token_hash == token_hash))
+
+
+def sites_with_open_work(session: Session) -> set[int]:
+    """Sites that have an outcome a poll could hand out."""
+    query = select(Outcome.site_id).where(Outcome.status.in_(HANDED_OUT)).distinct()
+    return set(session.scalars(query))
+
+
+def record_last_seen(session: Session, seen: Mapping[int, datetime]) -> None:
+    """Store the sites' last poll times in one statement; never moves one back."""
+    if not seen:
+        return
+    statement = (
+        update(Site)
+        .where(
+            Site.id == bindparam("site_id"),
+            or_(
+                Site.last_seen_at.is_(None),
+                Site.last_seen_at < bindparam("seen_at"),
+            ),
+        )
+        .values(last_seen_at=bindparam("seen_at"))
+        .execution_options(synchronize_session=False)
+    )
+    session.connection().execute(
+        statement,
+        [{"site_id": site, "seen_at": at} for site, at in sorted(seen.items())],
+    )
+
+
+def check_token(
+    session: Session, *, site_id: int, token_hash: str, lock: bool = False
+) -> tuple[str, str]:
+    """The site's name and RouterOS version, if ``token_hash`` is still its token.
+
+    ``lock`` holds the site's row until the transaction ends. Raises
+    :class:`TokenRejected` when the token was rotated or the site removed.
+    """
+    query = select(Site.name, Site.routeros_version, Site.token_hash).where(
+        Site.id == site_id
+    )
+    site = session.execute(query.with_for_update() if lock else query).one_or_none()
+    if site is None or not hmac.compare_digest(site.token_hash, token_hash):
+        raise TokenRejected("the token does not belong to a site")
+    return site.name, site.routeros_version
+
+
+def hand_out(
+    session: Session, *, site_id: int, token_hash: str, now: datetime
+) -> Delivery | None:
+    """The site's next job, marked delivered; ``None`` when nothing is open.
+
+    The oldest open outcome comes first. One that was delivered but never
+    answered is handed out again with the same delivery id (the wrapper skips an
+    id it has already run) until its deadline. Raises :class:`TokenRejected`
+    when ``token_hash`` is no longer the site's.
+    """
+    site_name, routeros_version = check_token(
+        session, site_id=site_id, token_hash=token_hash, lock=True
+    )
+
+    row = session.execute(
+        select(
+            Outcome.id,
+            Outcome.status,
+            Outcome.delivery_id,
+            Outcome.attempts,
+            Outcome.run_id,
+        )
+        .where(
+            Outcome.site_id == site_id,
+            Outcome.status.in_(HANDED_OUT),
+            Outcome.deadline > now,
+        )
+        .order_by(Outcome.id)
+        .limit(1)
+    ).one_or_none()
+    if row is None:
+        return None
+
+    attempt = row.attempts + 1
+    values: dict[str, Any] = {"attempts": attempt}
+    if row.status is OutcomeStatus.PENDING:
+        values["delivered_at"] = now
+    lifecycle.transition_outcome(
+        session, row.id, OutcomeStatus.DELIVERED, expected=row.status, values=values
+    )
+    add_log(session, site_id=site_id, outcome_id=row.id, event="polled", at=now)
+    add_log(
+        session,
+        site_id=site_id,
+        outcome_id=row.id,
+        event="delivered",
+        detail=f"delivery {row.delivery_id}, attempt {attempt}",
+        at=now,
+    )
+
+    script_id, make_backup, body = _job(session, row.run_id)
+    log.info(
+        "delivery %s (attempt %d) handed to site %s",
+        row.delivery_id,
+        attempt,
+        site_name,
+    )
+    return Delivery(
+        outcome_id=row.id,
+        delivery_id=row.delivery_id,
+        run_id=row.run_id,
+        script_id=script_id,
+        site_id=site_id,
+        site_name=site_name,
+        routeros_version=routeros_version,
+        body=body,
+        make_backup=make_backup,
+        attempt=attempt,
+    )
+
+
+def _job(session: Session, run_id: int) -> tuple[int, bool, str]:
+    """The script id, backup flag and content a run delivers.
+
+    A run carries the revision it was made from; the content of that revision is
+    what devices get, even if the script was edited after a test run was made.
+    """
+    script_id, revision, make_backup, current, current_revision = session.execute(
+        select(
+            Run.script_id,
+            Run.revision,
+            Script.make_backup,
+            Script.content,
+            Script.revision,
+        )
+        .join(Script, Run.script_id == Script.id)
+        .where(Run.id == run_id)
+    ).one()
+    if revision == current_revision:
+        return script_id, make_backup, current
+    versioned = session.scalar(
+        select(ScriptVersion.content)
+        .where(
+            ScriptVersion.script_id == script_id,
+            ScriptVersion.revision <= revision,
+        )
+        .order_by(ScriptVersion.revision.desc())
+        .limit(1)
+    )
+    return script_id, make_backup, current if versioned is None else versioned
+
+
+def record_result(
+    session: Session,
+    *,
+    site_id: int,
+    delivery_id: str,
+    result: DeviceResult,
+    now: datetime,
+) -> ResultReceipt:
+    """Record a device's result for one of its own deliveries.
+
+    Idempotent: a repeat of a delivery already answered changes nothing. A result
+    for an outcome that already timed out is logged, not applied. Raises
+    :class:`NotFound` for an unknown delivery or one of another site, with the
+    same message, so a device learns nothing about other sites' work.
+    """
+    row = session.execute(
+        select(Outcome.id, Outcome.status, Outcome.run_id, Outcome.site_id)
+        .where(Outcome.delivery_id == delivery_id)
+        .with_for_update()
+    ).one_or_none()
+    if row is None or row.site_id != site_id:
+        raise NotFound("no such delivery")
+
+    if row.status in (OutcomeStatus.COMPLETED, OutcomeStatus.FAILED):
+        return ResultReceipt(row.id, row.status, applied=False, duplicate=True)
+    if row.status is not OutcomeStatus.DELIVERED:
+        already = session.scalar(
+            select(LogEntry.id).where(
+                LogEntry.outcome_id == row.id, LogEntry.event == "result received"
+            )
+        )
+        if already is None:
+            _log_result(session, row.id, site_id, result, now, late=row.status)
+        return ResultReceipt(row.id, row.status, applied=False, duplicate=bool(already))
+
+    output, truncated = truncate_text(result.output, OUTPUT_LIMIT_BYTES)
+    error, _ = truncate_text(result.error, ERROR_LIMIT_BYTES)
+    try:
+        lifecycle.transition_outcome(
+            session,
+            row.id,
+            result.status,
+            expected=OutcomeStatus.DELIVERED,
+            values={
+                "finished_at": now,
+                "output": output,
+                "error": error,
+                "backup_ok": result.backup_ok,
+            },
+        )
+    except IllegalTransition as lost:
+        # Another backend recorded this delivery between our read and our write.
+        return ResultReceipt(
+            row.id, OutcomeStatus(lost.current), applied=False, duplicate=True
+        )
+
+    _log_result(
+        session, row.id, site_id, result, now, output=output, error=error, late=None
+    )
+    settle_run(session, row.run_id)
+    log.info("delivery %s: %s", delivery_id, result.status.value)
+    return ResultReceipt(row.id, result.status, applied=True, truncated=truncated)
+
+
+def _log_result(
+    session: Session,
+    outcome_id: int,
+    site_id: int,
+    result: DeviceResult,
+    now: datetime,
+    *,
+    late: OutcomeStatus | None,
+    output: str | None = None,
+    error: str | None = None,
+) -> None:
+    if output is None:
+        output, _ = truncate_text(result.output, OUTPUT_LIMIT_BYTES)
+    if error is None:
+        error, _ = truncate_text(result.error, ERROR_LIMIT_BYTES)
+    detail = result.status.value
+    if late is not None:
+        detail += f", after the outcome became {late.value}: not applied"
+
+    add_log(
+        session,
+        site_id=site_id,
+        outcome_id=outcome_id,
+        event="result received",
+        detail=detail,
+        at=now,
+    )
+    if output:
+        add_log(
+            session,
+            site_id=site_id,
+            outcome_id=outcome_id,
+            event="output",
+            detail=output,
+            at=now,
+        )
+    if error or result.status is OutcomeStatus.FAILED:
+        add_log(
+            session,
+            site_id=site_id,
+            outcome_id=outcome_id,
+            event="error",
+            detail=error or _last_line(output),
+            at=now,
+        )
+    if result.backup_ok is not None:
+        add_log(
+            session,
+            site_id=site_id,
+            outcome_id=outcome_id,
+            event="backup uploaded" if result.backup_ok else "backup failed",
+            at=now,
+        )
+
+
+def _last_line(text: str) -> str:
+    lines = [line for line in text.splitlines() if line.strip()]
+    return lines[-1] if lines else "the job failed without output"
+
+
+def settle_run(session: Session, run_id: int) -> RunStatus:
+    """Roll a run up from its outcomes and, once final, settle its script.
+
+    The run's row is locked first so that two backends finishing its last two
+    outcomes at once cannot both see the other's outcome still open. A launch run
+    moves its script ``launched -> completed | failed``; a recurring script goes
+    back to ``scheduled`` for its next occurrence instead.
+    """
+    kind, script_id = session.execute(
+        select(Run.kind, Run.script_id).where(Run.id == run_id).with_for_update()
+    ).one()
+    status = rollup_run(session, run_id)
+    if status is RunStatus.RUNNING or kind is not RunKind.LAUNCH:
+        return status
+
+    still_running = session.scalar(
+        select(Run.id).where(
+            Run.script_id == script_id,
+            Run.kind == RunKind.LAUNCH,
+            Run.status == RunStatus.RUNNING,
+            Run.id != run_id,
+        )
+    )
+    if still_running is not None:
+        return status
+
+    recurrence = session.scalar(select(Script.recurrence).where(Script.id == script_id))
+    if recurrence and recurrence.strip():
+        wanted = ScriptStatus.SCHEDULED
+    elif status is RunStatus.COMPLETED:
+        wanted = ScriptStatus.COMPLETED
+    else:
+        wanted = ScriptStatus.FAILED
+    try:
+        lifecycle.transition_script(
+            session, script_id, wanted, expected=ScriptStatus.LAUNCHED
+        )
+    except IllegalTransition:
+        # Cancelled meanwhile, or settled already by another backend.
+        return status
+    log.info("script %s %s after run %s", script_id, wanted.value, run_id)
+    return status
+
+
+def sweep_deadlines(
+    session: Session, *, now: datetime, batch: int = 5_000
+) -> SweepReport:
+    """Make open outcomes past their deadline final: ``timed_out`` or ``expired``.
+
+    A delivered outcome with no result times out; a pending one nobody polled
+    for expires. Outcomes another backend is working on are skipped this time.
+    """
+    rows = session.execute(
+        select(Outcome.id, Outcome.status, Outcome.site_id, Outcome.run_id)
+        .where(Outcome.status.in_(HANDED_OUT), Outcome.deadline <= now)
+        .order_by(Outcome.id)
+        .limit(batch)
+        .with_for_update(skip_locked=True)
+    ).all()
+    report = SweepReport()
+    if not rows:
+        return report
+
+    by_id = {row.id: row for row in rows}
+    report.timed_out = lifecycle.transition_outcomes(
+        session,
+        [row.id for row in rows if row.status is OutcomeStatus.DELIVERED],
+        OutcomeStatus.TIMED_OUT,
+        expected=[OutcomeStatus.DELIVERED],
+        values={"finished_at": now, "error": "no result before the deadline"},
+        now=now,
+    )
+    report.expired = lifecycle.transition_outcomes(
+        session,
+        [row.id for row in rows if row.status is OutcomeStatus.PENDING],
+        OutcomeStatus.EXPIRED,
+        expected=[OutcomeStatus.PENDING],
+        values={
+            "finished_at": now,
+            "error": "the site did not poll before the deadline",
+        },
+        now=now,
+    )
+    _bulk_log(
+        session,
+        [(by_id[i].site_id, i, "timed out") for i in report.timed_out]
+        + [(by_id[i].site_id, i, "expired") for i in report.expired],
+        now,
+    )
+
+    runs = sorted({by_id[i].run_id for i in report.timed_out + report.expired})
+    for run_id in runs:
+        report.settled_runs[run_id] = settle_run(session, run_id)
+    if report.changed:
+        log.info(
+            "deadline sweep: %d timed out, %d expired",
+            len(report.timed_out),
+            len(report.expired),
+        )
+    return report
+
+
+def _bulk_log(
+    session: Session, entries: Iterable[tuple[int, int, str]], now: datetime
+) -> None:
+    rows = [
+        {
+            "site_id": site_id,
+            "outcome_id": outcome_id,
+            "event": event,
+            "detail": "",
+            "at": now,
+        }
+        for site_id, outcome_id, event in entries
+    ]
+    if rows:
+        session.execute(insert(LogEntry), rows)
