@@ -186,6 +186,7 @@ def list_scripts(context: CommandContext, args: argparse.Namespace) -> int:
     from sdx_tui.backend import scripts
     from sdx_tui.backend.timezones import format_in_zone
 
+    context.actor()  # only desk users may read the desk
     found = scripts.list_scripts(
         context.database, statuses=_statuses(args.status), search=args.search
     )
@@ -231,6 +232,7 @@ def show_script(context: CommandContext, args: argparse.Namespace) -> int:
     from sdx_tui.backend import scripts
     from sdx_tui.backend.timezones import format_in_zone
 
+    context.actor()  # only desk users may read the desk
     script = scripts.get_script(context.database, args.id)
     if args.json:
         context.print(json_text(script_json(script, content=True)))

@@ -89,6 +89,7 @@ def list_sites(context: CommandContext, args: argparse.Namespace) -> int:
     from sdx_tui.backend import sites
     from sdx_tui.backend.timezones import format_in_zone
 
+    context.actor()  # only desk users may read the desk
     found = sites.list_sites(context.database, search=args.search, tag=args.tag)
     if args.json:
         context.print(json_text([site_json(site) for site in found]))
@@ -115,6 +116,7 @@ def show_site(context: CommandContext, args: argparse.Namespace) -> int:
     from sdx_tui.backend import sites
     from sdx_tui.backend.timezones import format_in_zone
 
+    context.actor()  # only desk users may read the desk
     site = sites.get_site(context.database, args.name)
     if args.json:
         context.print(json_text(site_json(site)))

@@ -73,6 +73,7 @@ def list_users(context: CommandContext, args: argparse.Namespace) -> int:
     """`sdx user list`."""
     from sdx_tui.backend import identity
 
+    context.actor()  # only desk users may read the desk
     users = identity.list_users(context.database)
     if args.json:
         context.print(json_text([user_json(user) for user in users]))
