@@ -512,9 +512,6 @@ def _resolve_decider(
             raise PermissionDenied("this approval link is not valid")
         if row.request_id != request.id:
             raise PermissionDenied("this approval link belongs to another request")
-        problem = _token_problem(row, now)
-        if problem:
-            raise PermissionDenied(problem)
         user = session.get(User, row.approver_id)
         if user is None:
             raise PermissionDenied("this approval link is not valid")
@@ -524,12 +521,13 @@ def _resolve_decider(
     if user is None:
         raise NotFound(f"user {who.name} does not exist")
     row = session.scalar(
-        select(ApprovalToken).where(
+        select(ApprovalToken)
+        .where(
             ApprovalToken.request_id == request.id,
             ApprovalToken.approver_id == user.id,
-            ApprovalToken.used_at.is_(None),
-            ApprovalToken.voided_at.is_(None),
         )
+        .order_by(ApprovalToken.used_at.is_not(None), ApprovalToken.id)
+        .limit(1)
     )
     return user, row, who.origin
 
@@ -540,6 +538,7 @@ def _check_decider(
     row: ApprovalToken | None,
     request: ApprovalRequest,
     script: Script,
+    origin: str,
 ) -> None:
     """The four-eyes rule and the approver's standing, checked at decision time."""
     if user.id in writers_of(session, script):
@@ -555,6 +554,12 @@ def _check_decider(
     if row is None:
         raise PermissionDenied(
             f"{user.os_user} is not one of the approvers of request {request.id}"
+        )
+    if row.used_at is not None:
+        raise PermissionDenied(
+            "this approval link was used already"
+            if origin == "link"
+            else f"{user.os_user} decided on request {request.id} already"
         )
 
 
@@ -606,7 +611,7 @@ def _decide_in(
         raise NotFound(f"approval request {request_id} does not exist")
     user, row, origin = _resolve_decider(session, who, request, now)
     script = _load_script(session, request.script_id)
-    _check_decider(session, user, row, request, script)
+    _check_decider(session, user, row, request, script, origin)
     assert row is not None
 
     if request.status != ApprovalStatus.OPEN:
@@ -616,6 +621,9 @@ def _decide_in(
     if request.expires_at <= now:
         _close_requests(session, [request.id], ApprovalStatus.EXPIRED, now)
         raise _Refused(InvalidInput(f"request {request.id} has expired"))
+    problem = _token_problem(row, now)
+    if problem:
+        raise PermissionDenied(problem)
 
     actor = actor_for(user, origin)
     values: dict[str, object] = {}
@@ -809,8 +817,11 @@ def pending_for(
         rows = session.scalars(
             select(ApprovalRequest)
             .join(ApprovalToken, ApprovalToken.request_id == ApprovalRequest.id)
+            .join(Script, Script.id == ApprovalRequest.script_id)
             .where(
                 ApprovalToken.approver_id == actor.user_id,
+                Script.author_id != actor.user_id,
+                ApprovalRequest.requested_by_id != actor.user_id,
                 ApprovalToken.used_at.is_(None),
                 ApprovalToken.voided_at.is_(None),
                 ApprovalRequest.status == ApprovalStatus.OPEN,
