@@ -226,6 +226,13 @@ def test_literals_inside_expressions() -> None:
     assert (Operator, "&&") in tokens
 
 
+def test_a_negated_value() -> None:
+    assert lex("/x add src-address=!10.0.0.0/8")[-2:] == [
+        (Operator, "!"),
+        (ADDRESS, "10.0.0.0/8"),
+    ]
+
+
 def test_words_that_only_start_like_literals_are_plain_values() -> None:
     assert types_of("/x set rt=1010:1010", "1010:1010") == {Text}
     assert types_of("/x set name=1stuplink", "1stuplink") == {Text}

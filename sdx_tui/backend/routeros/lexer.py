@@ -215,6 +215,7 @@ _VALUE_RULES: Final = [
     (r"\n", _NEWLINE, Whitespace, None),
     (r"\\[ \t]*\r?\n", _EMIT, String.Escape, _ARGS),
     (r";", _EMIT, Punctuation, _START),
+    (r"!", _EMIT, Operator, None),
     (_VARIABLE, _EMIT, Name.Variable, _ARGS),
     *_OPENERS,
     *_LITERALS,
