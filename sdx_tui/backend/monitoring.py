@@ -32,6 +32,8 @@ from sdx_tui.backend.models import (
 
 log = logging.getLogger(__name__)
 
+_UNSUCCESSFUL = (OutcomeStatus.FAILED, OutcomeStatus.TIMED_OUT, OutcomeStatus.EXPIRED)
+
 ERROR_PREVIEW = 200
 """How many characters of an outcome's error a table row carries."""
 
@@ -74,8 +76,8 @@ class RunSummary:
 
     @property
     def unsuccessful(self) -> int:
-        """Failed and timed-out outcomes: what a retry would dispatch again."""
-        return self.count(OutcomeStatus.FAILED) + self.count(OutcomeStatus.TIMED_OUT)
+        """Failed, timed-out and expired outcomes: what a retry dispatches again."""
+        return sum(self.count(status) for status in _UNSUCCESSFUL)
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, insert, select, update
@@ -102,10 +103,12 @@ def move(
     """Move outcomes along the lifecycle (through ``delivered`` when needed)."""
     ids = list(ids)
     values: dict[str, object] = {}
+    if wanted is not OutcomeStatus.DELIVERED:
+        values["finished_at"] = at or FIXED_NOW
     if error:
         values["error"] = error
     with database.session() as session:
-        if wanted not in (OutcomeStatus.DELIVERED, OutcomeStatus.CANCELLED):
+        if wanted is not OutcomeStatus.CANCELLED:
             transition_outcomes(
                 session,
                 ids,
@@ -114,6 +117,8 @@ def move(
                 now=at,
                 values={"attempts": 1, "delivered_at": at or FIXED_NOW},
             )
+        if wanted is OutcomeStatus.DELIVERED:
+            return ids
         moved = transition_outcomes(
             session,
             ids,
@@ -154,3 +159,72 @@ def log(
             detail=detail,
             at=(newest or FIXED_NOW) + timedelta(seconds=1),
         )
+
+
+OUTPUT = """\
+/snmp community print
+Flags: * - default
+ #   NAME     ADDRESSES  SECURITY  READ-ACCESS
+ 0 * public   0.0.0.0/0  none      yes
+failure: no such item (4)
+"""
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """The fixed data of the snapshot tests."""
+
+    sites: list[int]
+    rollout: int
+    """A launch over 12 sites, part done, part failed, part waiting."""
+    backup: int
+    """A finished launch over 4 sites."""
+    test: int
+    """A test run on one site, pending."""
+    failed_site: int
+
+
+def build_scenario(database: Database, admin: Actor, operator: Actor) -> Scenario:
+    """Three runs in every state the dashboard shows, with pinned times and ids."""
+    sites = add_sites(database, admin, 12, "edge")
+    _, rollout = start_run(
+        database, operator, sites, description="Rotate SNMP community"
+    )
+    _, backup = start_run(
+        database, operator, sites[:4], description="Nightly backup to SFTP"
+    )
+    _, test = start_run(
+        database, operator, sites[:1], description="NTP servers", kind=RunKind.TEST
+    )
+    ids = outcome_ids(database, rollout)
+    move(database, ids[:6], OutcomeStatus.COMPLETED)
+    move(database, ids[6:8], OutcomeStatus.FAILED, error="failure: no such item (4)")
+    move(database, ids[8:9], OutcomeStatus.TIMED_OUT)
+    move(database, ids[9:10], OutcomeStatus.DELIVERED)
+    move(database, outcome_ids(database, backup), OutcomeStatus.COMPLETED)
+
+    failed_site = sites[6]
+    log(database, failed_site, ids[6], "polled", "")
+    log(database, failed_site, ids[6], "delivered", "attempt 1, delivery to 7.16")
+    log(database, failed_site, ids[6], "result", "failed after 0.4 s")
+    with database.session() as session:
+        session.execute(
+            update(Outcome).where(Outcome.id == ids[6]).values(output=OUTPUT)
+        )
+    pin_times(database)
+    with database.session() as session:
+        for outcome_id in session.scalars(select(Outcome.id)).all():
+            session.execute(
+                update(Outcome)
+                .where(Outcome.id == outcome_id)
+                .values(delivery_id=f"{outcome_id:032x}")
+            )
+        for n, entry_id in enumerate(
+            session.scalars(select(LogEntry.id).order_by(LogEntry.id)).all()
+        ):
+            session.execute(
+                update(LogEntry)
+                .where(LogEntry.id == entry_id)
+                .values(at=FIXED_NOW + timedelta(seconds=n))
+            )
+    return Scenario(sites, rollout, backup, test, failed_site)
