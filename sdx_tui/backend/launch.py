@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import case, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
@@ -57,8 +57,17 @@ _MAX_CANDIDATES = 100_000
 
 
 def _due() -> ColumnElement[datetime]:
-    """When a scheduled script is due: its next occurrence, else its launch time."""
-    return func.coalesce(Script.next_launch_at, Script.launch_at)
+    """When a scheduled script is due.
+
+    A one-off script: its next launch time, else its launch time. A recurring
+    one: its next occurrence only, since its launch time is long past after the
+    first launch and an expression with no occurrence left must not fall back
+    to it.
+    """
+    return case(
+        (Script.recurrence != "", Script.next_launch_at),
+        else_=func.coalesce(Script.next_launch_at, Script.launch_at),
+    )
 
 
 # Recurrence ------------------------------------------------------------------
@@ -366,24 +375,31 @@ def _record_missed(
 
 
 def _prime_recurring(database: Database, now: datetime) -> None:
-    """Give recurring scripts scheduled without any launch time their first one."""
+    """Give recurring scripts scheduled without a next occurrence their first one."""
     unprimed = (
         Script.status == ScriptStatus.SCHEDULED,
         Script.recurrence != "",
-        _due().is_(None),
+        Script.next_launch_at.is_(None),
     )
     with database.reading() as session:
         rows = session.execute(
-            select(Script.id, Script.recurrence, Script.time_zone).where(*unprimed)
+            select(
+                Script.id, Script.launch_at, Script.recurrence, Script.time_zone
+            ).where(*unprimed)
         ).all()
-    if not rows:
+    firsts = {
+        script_id: first_launch(launch_at, recurrence, time_zone, now=now)
+        for script_id, launch_at, recurrence, time_zone in rows
+    }
+    firsts = {script_id: at for script_id, at in firsts.items() if at is not None}
+    if not firsts:
         return
     with database.session() as session:
-        for script_id, recurrence, time_zone in rows:
+        for script_id, first in firsts.items():
             session.execute(
                 update(Script)
                 .where(Script.id == script_id, *unprimed)
-                .values(next_launch_at=next_occurrence(recurrence, time_zone, now))
+                .values(next_launch_at=first)
                 .execution_options(synchronize_session=False)
             )
 
@@ -523,8 +539,9 @@ def run_test(
     return run_id
 
 
-def _run_row(session: Session, run_id: int) -> Run:
-    run = session.get(Run, run_id)
+def _run_row(session: Session, run_id: int, *, lock: bool = False) -> Run:
+    # The lock orders a cancel after (or before) delivery settling the same run.
+    run = session.get(Run, run_id, with_for_update=lock)
     if run is None:
         raise NotFound(f"run {run_id} does not exist")
     return run
@@ -596,7 +613,7 @@ def cancel_run(database: Database, actor: Actor, run_id: int) -> int:
     require_role(actor, Role.OPERATOR)
     now = utcnow()
     with database.session() as session:
-        run = _run_row(session, run_id)
+        run = _run_row(session, run_id, lock=True)
         if run.status is not RunStatus.RUNNING:
             raise InvalidInput(f"run {run_id} is {run.status}; nothing to cancel")
         pending = dict(

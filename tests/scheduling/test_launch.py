@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
-from sdx_tui.backend import audit
+from sdx_tui.backend import audit, lifecycle
 from sdx_tui.backend.db import utcnow
 from sdx_tui.backend.launch import launch_due, next_occurrence, upcoming_launches
 from sdx_tui.backend.models import (
@@ -212,3 +212,22 @@ def test_many_due_scripts_launch_in_due_order(desk: Desk) -> None:
     created = launch_due(desk.db, now=now, grace=GRACE)
     launched_scripts = [launch_runs(desk.db, i)[0].id for i in ids]
     assert created == [launched_scripts[1], launched_scripts[2], launched_scripts[0]]
+
+
+def test_a_recurring_script_with_no_occurrence_left_does_not_launch_again(
+    sqlite_desk: Desk,
+) -> None:
+    desk = sqlite_desk
+    sites = add_sites(desk.db, desk.admin, 1)
+    now = utcnow()
+    # 30 February never comes: the launch time is the only launch.
+    script_id = scheduled_script(
+        desk.db, desk.operator, targets=sites, launch_at=now, recurrence="0 0 30 2 *"
+    )
+    assert len(launch_due(desk.db, now=now, grace=GRACE)) == 1
+    with desk.db.session() as session:
+        lifecycle.transition_script(session, script_id, ScriptStatus.SCHEDULED)
+
+    assert launch_due(desk.db, now=now + timedelta(minutes=1), grace=GRACE) == []
+    assert upcoming_launches(desk.db, now=now) == {}
+    assert len(launch_runs(desk.db, script_id)) == 1
