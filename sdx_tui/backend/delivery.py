@@ -16,7 +16,6 @@ SQLite ignores these clauses and serialises writers with ``BEGIN IMMEDIATE``.
 from __future__ import annotations
 
 import hmac
-import json
 import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -40,6 +39,8 @@ from sdx_tui.backend.models import (
     ScriptVersion,
     Site,
 )
+from sdx_tui.backend.routeros.render import parse_result_body
+from sdx_tui.backend.routeros.versions import RouterOSVersion, parse_version
 from sdx_tui.backend.runs import add_log, rollup_run
 
 log = logging.getLogger(__name__)
@@ -53,11 +54,11 @@ ERROR_LIMIT_BYTES = 4_096
 HANDED_OUT = (OutcomeStatus.PENDING, OutcomeStatus.DELIVERED)
 """Outcome states a poll can hand out: new work, and work not answered yet."""
 
+_ONERROR_SINCE = RouterOSVersion(7, 13)
 _RESULT_STATES = {
     "completed": OutcomeStatus.COMPLETED,
     "failed": OutcomeStatus.FAILED,
 }
-_BACKUP_STATES = {"ok": True, "failed": False}
 
 
 class TokenRejected(DeskError):
@@ -80,10 +81,14 @@ class Delivery:
     attempt: int
 
     @property
-    def routeros_major(self) -> int:
-        """The major RouterOS version of the site (6 or 7)."""
-        head = self.routeros_version.split(".", 1)[0]
-        return int(head) if head.isdigit() else 7
+    def wrapper_major(self) -> int:
+        """The job wrapper the site can run: 7 from RouterOS 7.13 (``:onerror``),
+        6 before it."""
+        try:
+            version = parse_version(self.routeros_version)
+        except ValueError:
+            return 7
+        return 7 if version >= _ONERROR_SINCE else 6
 
 
 @dataclass(frozen=True)
@@ -139,38 +144,35 @@ def truncate_text(text: str, limit_bytes: int) -> tuple[str, bool]:
 
 
 def parse_result(body: bytes) -> DeviceResult:
-    """Read a result POST body: JSON ``{"status", "output"[, "error", "backup"]}``.
+    """Read a result POST body, in the wire format the job wrapper documents.
 
-    ``status`` is ``completed`` or ``failed``; ``backup`` is ``ok`` or ``failed``
-    when the job made one. Raises :class:`InvalidInput` saying what is wrong.
+    The backup's fate and the error message come from the output, where the
+    wrapper and the backup prelude write them. Raises :class:`InvalidInput`
+    saying what is wrong with a malformed body.
     """
     try:
-        data: Any = json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as problem:
-        raise InvalidInput(f"the result is not JSON: {problem}") from None
-    if not isinstance(data, dict):
-        raise InvalidInput("the result must be a JSON object")
-
-    raw_status = data.get("status")
-    status = _RESULT_STATES.get(raw_status) if isinstance(raw_status, str) else None
-    if status is None:
-        raise InvalidInput('"status" must be "completed" or "failed"')
-    output = data.get("output", "")
-    error = data.get("error", "")
-    if not isinstance(output, str) or not isinstance(error, str):
-        raise InvalidInput('"output" and "error" must be strings')
-
-    backup = data.get("backup")
-    if backup is not None and not (
-        isinstance(backup, str) and backup in _BACKUP_STATES
-    ):
-        raise InvalidInput('"backup" must be "ok" or "failed"')
+        posted = parse_result_body(body)
+    except ValueError as problem:
+        raise InvalidInput(str(problem)) from None
+    status = _RESULT_STATES[posted.status]
+    backup = posted.backup
+    error = ""
+    if status is OutcomeStatus.FAILED:
+        error = _error_line(posted.output)
     return DeviceResult(
         status=status,
-        output=output,
+        output=posted.output,
         error=error,
-        backup_ok=None if backup is None else _BACKUP_STATES[backup],
+        backup_ok=None if backup is None else backup == "uploaded",
     )
+
+
+def _error_line(output: str) -> str:
+    lines = [line.strip() for line in output.splitlines() if line.strip()]
+    for line in reversed(lines):
+        if line.startswith("error: "):
+            return line.removeprefix("error: ")
+    return lines[-1] if lines else "the job failed without output"
 
 
 def site_tokens(session: Session) -> dict[str, int]:
@@ -298,6 +300,49 @@ def hand_out(
         make_backup=make_backup,
         attempt=attempt,
     )
+
+
+def fail_undeliverable(
+    session: Session, *, outcome_id: int, reason: str, now: datetime
+) -> None:
+    """Fail an outcome the desk cannot turn into a job a device can run.
+
+    For a job too large for a device to fetch, or a backup with no SFTP server
+    configured: polling again would never succeed, so the outcome fails at once
+    with ``reason`` instead of waiting for its deadline.
+    """
+    row = session.execute(
+        select(Outcome.status, Outcome.site_id, Outcome.run_id)
+        .where(Outcome.id == outcome_id)
+        .with_for_update()
+    ).one()
+    if row.status not in HANDED_OUT:
+        return
+    if row.status is OutcomeStatus.PENDING:
+        lifecycle.transition_outcome(
+            session,
+            outcome_id,
+            OutcomeStatus.DELIVERED,
+            expected=OutcomeStatus.PENDING,
+            values={"delivered_at": now},
+        )
+    lifecycle.transition_outcome(
+        session,
+        outcome_id,
+        OutcomeStatus.FAILED,
+        expected=OutcomeStatus.DELIVERED,
+        values={"finished_at": now, "error": reason},
+    )
+    add_log(
+        session,
+        site_id=row.site_id,
+        outcome_id=outcome_id,
+        event="error",
+        detail=f"not delivered: {reason}",
+        at=now,
+    )
+    settle_run(session, row.run_id)
+    log.warning("outcome %s failed: cannot be delivered: %s", outcome_id, reason)
 
 
 def _job(session: Session, run_id: int) -> tuple[int, bool, str]:
@@ -437,7 +482,7 @@ def _log_result(
             site_id=site_id,
             outcome_id=outcome_id,
             event="error",
-            detail=error or _last_line(output),
+            detail=error or _error_line(output),
             at=now,
         )
     if result.backup_ok is not None:
@@ -448,11 +493,6 @@ def _log_result(
             event="backup uploaded" if result.backup_ok else "backup failed",
             at=now,
         )
-
-
-def _last_line(text: str) -> str:
-    lines = [line for line in text.splitlines() if line.strip()]
-    return lines[-1] if lines else "the job failed without output"
 
 
 def settle_run(session: Session, run_id: int) -> RunStatus:

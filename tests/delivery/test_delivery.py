@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from datetime import timedelta
 
@@ -100,7 +101,7 @@ def test_a_pending_outcome_is_handed_out_and_then_again_with_the_same_id(
     again = hand_out(desk, device)
 
     assert first is not None and again is not None
-    assert (first.body, first.attempt, first.routeros_major) == (":put hello", 1, 7)
+    assert (first.body, first.attempt, first.wrapper_major) == (":put hello", 1, 7)
     assert again.delivery_id == first.delivery_id
     assert again.attempt == 2
     stored = outcome(desk, first.outcome_id)
@@ -358,13 +359,12 @@ def test_open_work_and_tokens_are_read_in_bulk(desk: Desk) -> None:
 @pytest.mark.parametrize(
     ("body", "problem"),
     [
-        (b"\xff\xfe", "not JSON"),
         (b"{", "not JSON"),
         (b"[]", "JSON object"),
-        (b'{"status": "done"}', '"status"'),
-        (b'{"status": ["completed"]}', '"status"'),
-        (b'{"status": "failed", "output": 3}', '"output"'),
-        (b'{"status": "failed", "backup": "maybe"}', '"backup"'),
+        (b'{"status": "done", "output": ""}', "status"),
+        (b'{"status": ["completed"], "output": ""}', "status"),
+        (b'{"status": "failed", "output": 3}', "output"),
+        (b'{"status": "failed"}', "output"),
     ],
 )
 def test_malformed_results_are_refused_with_a_reason(body: bytes, problem: str) -> None:
@@ -372,13 +372,34 @@ def test_malformed_results_are_refused_with_a_reason(body: bytes, problem: str) 
         delivery.parse_result(body)
 
 
-def test_a_result_body_is_parsed() -> None:
-    parsed = delivery.parse_result(
-        b'{"status": "failed", "output": "x", "error": "e", "backup": "failed"}'
-    )
+def test_a_result_body_gives_the_error_and_the_backup() -> None:
+    body = {
+        "status": "failed",
+        "output": "sdx-backup: uploaded to sftp\nadded 1\nerror: no such item",
+    }
+    parsed = delivery.parse_result(json.dumps(body).encode())
     assert parsed == delivery.DeviceResult(
-        OutcomeStatus.FAILED, output="x", error="e", backup_ok=False
+        OutcomeStatus.FAILED,
+        output=body["output"],
+        error="no such item",
+        backup_ok=True,
     )
+    failed_backup = delivery.parse_result(
+        b'{"status": "failed", "output": "error: sdx-backup: failed: no file"}'
+    )
+    assert failed_backup.backup_ok is False
+    assert failed_backup.error == "sdx-backup: failed: no file"
+    assert delivery.parse_result(b'{"status":"completed","output":""}').error == ""
+
+
+@pytest.mark.parametrize(
+    ("version", "major"), [("7.16", 7), ("7.13", 7), ("7.12.1", 6), ("6.49.10", 6)]
+)
+def test_the_wrapper_flavour_follows_the_routeros_version(
+    version: str, major: int
+) -> None:
+    job = delivery.Delivery(1, "a" * 32, 1, 1, 1, "x", version, "", False, 1)
+    assert job.wrapper_major == major
 
 
 def test_concurrent_polls_of_one_site_share_one_delivery(desk: Desk) -> None:
