@@ -25,7 +25,7 @@ from textual.widgets.text_area import TextAreaTheme
 from sdx_tui.backend.routeros.incremental import IncrementalLexer
 from sdx_tui.backend.routeros.lexer import Token
 
-__all__ = ["HIGHLIGHT_NAMES", "RouterOSEditor"]
+__all__ = ["HIGHLIGHT_NAMES", "Highlight", "RouterOSEditor", "line_highlights"]
 
 Highlight = tuple[int, int | None, str]
 """What TextArea draws: start byte, end byte (None for the line end), style name."""
@@ -87,7 +87,7 @@ def _highlight_name(ttype: _TokenType) -> str | None:
     return name
 
 
-def _line_highlights(tokens: list[Token]) -> list[Highlight]:
+def line_highlights(tokens: list[Token]) -> list[Highlight]:
     """TextArea highlights for the tokens of one line, in byte offsets."""
     highlights: list[Highlight] = []
     offset = 0
@@ -119,7 +119,7 @@ class _LazyHighlights(dict[int, list[Highlight]]):
     def __missing__(self, index: int) -> list[Highlight]:
         if not 0 <= index < self._lexer.line_count:
             return []
-        highlights = _line_highlights(self._lexer.line_tokens(index))
+        highlights = line_highlights(self._lexer.line_tokens(index))
         self[index] = highlights
         return highlights
 

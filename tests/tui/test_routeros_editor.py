@@ -5,11 +5,16 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from pygments.token import Comment, Keyword, String, Whitespace
 from rich.color import Color
 from textual.app import App, ComposeResult
 from textual.widgets.text_area import TextAreaTheme
 
-from sdx_tui.widgets.routeros_editor import HIGHLIGHT_NAMES, RouterOSEditor
+from sdx_tui.widgets.routeros_editor import (
+    HIGHLIGHT_NAMES,
+    RouterOSEditor,
+    line_highlights,
+)
 
 APPS = Path(__file__).parent / "apps"
 
@@ -99,6 +104,31 @@ async def test_a_large_script_draws_without_lexing_all_of_it() -> None:
         await pilot.pause()
         assert color_of(app.editor, 5, "/ip") == theme_color("string")
         assert app.editor.document.line_count == 5000
+
+
+async def test_highlights_stay_aligned_after_wide_characters() -> None:
+    app = EditorApp(':put "h\u00e9llo \u2603" $x; # \u00fc')
+    async with app.run_test(size=(40, 6)):
+        editor = app.editor
+        assert color_of(editor, 0, "$x") == theme_color("constant.builtin")
+        assert color_of(editor, 0, ";") == theme_color("punctuation.bracket")
+        assert color_of(editor, 0, "# \u00fc") == theme_color("comment")
+
+
+def test_line_highlights_are_byte_ranges_without_the_line_break() -> None:
+    tokens = [
+        (0, Keyword, ":put"),
+        (4, Whitespace, " "),
+        (5, String.Delimiter, '"'),
+        (6, String.Double, "\u00e9"),
+        (7, String.Delimiter, '"'),
+        (8, Comment.Single, "#\n"),
+    ]
+    assert line_highlights(tokens) == [
+        (0, 4, "keyword"),
+        (5, 9, "string"),
+        (9, 10, "comment"),
+    ]
 
 
 def test_code_editor_constructor() -> None:
