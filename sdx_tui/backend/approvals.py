@@ -341,6 +341,7 @@ def _issue_token(
             body=email.text,
             html=email.html,
             approval_token_id=row.id,
+            now=request.created_at,
         )
         queued += 1
     if approver.whatsapp and settings.whatsapp.phone_number_id:
@@ -350,6 +351,7 @@ def _issue_token(
             recipient=approver.whatsapp,
             body=messages.approval_whatsapp(notice),
             approval_token_id=row.id,
+            now=request.created_at,
         )
         queued += 1
     if not queued:

@@ -67,7 +67,7 @@ class SmtpPeer:
         )
         if ok:
             self.logins.append(self.username)
-        return AuthResult(success=ok)
+        return AuthResult(success=ok, handled=False)
 
     def _protocol(self) -> SMTP:
         options: dict[str, Any] = {"hostname": "peer.test", "auth_require_tls": False}

@@ -3,8 +3,11 @@ sent later by a background worker, so a failure never loses one."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy.orm import Session
 
+from sdx_tui.backend.db import utcnow
 from sdx_tui.backend.models import OutboxMessage
 
 
@@ -17,8 +20,9 @@ def enqueue(
     body: str = "",
     html: str = "",
     approval_token_id: int | None = None,
+    now: datetime | None = None,
 ) -> OutboxMessage:
-    """Queue one message (``channel`` is ``email`` or ``whatsapp``)."""
+    """Queue one message (``channel`` is ``email`` or ``whatsapp``), due at ``now``."""
     if channel not in ("email", "whatsapp"):
         raise ValueError(f"unknown channel {channel!r}")
     message = OutboxMessage(
@@ -28,6 +32,8 @@ def enqueue(
         body=body,
         html=html,
         approval_token_id=approval_token_id,
+        next_attempt_at=now or utcnow(),
+        created_at=now or utcnow(),
     )
     session.add(message)
     return message
