@@ -239,5 +239,7 @@ class RouterOSEditor(TextArea):
         self._line_cache.clear()
         change = self._routeros.sync(self.document.lines)
         if change is not None:
-            self._routeros_highlights.forget_from(change[0])
+            # The line before an edit at the end of the text gains or loses its
+            # line break, which can change its tokens.
+            self._routeros_highlights.forget_from(max(0, change[0] - 1))
         self._highlights = self._routeros_highlights

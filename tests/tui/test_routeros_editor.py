@@ -75,6 +75,18 @@ async def test_an_opened_quote_colours_the_lines_below_until_it_is_closed() -> N
         assert color_of(editor, 2, ":put") == theme_color("keyword")
 
 
+async def test_a_new_last_line_rehighlights_the_line_before() -> None:
+    app = EditorApp("/ip address \\")
+    async with app.run_test(size=(40, 6)) as pilot:
+        editor = app.editor
+        assert color_of(editor, 0, "\\") != theme_color("constant.builtin")
+
+        await pilot.press("end", "enter")
+        await pilot.pause()
+        assert color_of(editor, 0, "\\") == theme_color("constant.builtin")
+        assert color_of(editor, 0, "address") == theme_color("type")
+
+
 async def test_loading_a_new_script_rehighlights_it() -> None:
     app = EditorApp(":put 1")
     async with app.run_test(size=(40, 6)) as pilot:

@@ -37,6 +37,7 @@ __all__ = [
     "ADDRESS",
     "ICE_COMMANDS",
     "INITIAL_STATE",
+    "ITEM_ID",
     "MENU_COMMANDS",
     "TIME",
     "RouterOSLexer",
@@ -62,6 +63,7 @@ ITEM_ID: Final = Number.Id
 _ROOT, _BLOCK, _SUBST, _ISUBST, _PAREN, _IPAREN, _STRING, _ENDED = range(8)
 _START, _PATH, _ARGS, _VALUE, _VARNAME, _GVARNAME, _LOOPVAR = range(7)
 _STATEMENT_KINDS: Final = frozenset({_ROOT, _BLOCK, _SUBST, _ISUBST})
+# Deeper nesting is an error; it bounds the state an editor keeps per line.
 _MAX_DEPTH: Final = 100
 
 INITIAL_STATE: Final[State] = (_ROOT << 3 | _START,)
@@ -404,6 +406,7 @@ def lex_line(line: str, state: State) -> tuple[list[Token], State]:
     return tokens, tuple(stack)
 
 
+# Pygments ships no type information, so its Lexer base is untyped here.
 class RouterOSLexer(Lexer):  # type: ignore[misc]
     """Lexer for MikroTik RouterOS scripts and configuration exports."""
 
