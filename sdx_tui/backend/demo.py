@@ -9,12 +9,12 @@ happened around ``now``. The same seed and ``now`` give the same desk.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from croniter import croniter
@@ -22,6 +22,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from sdx_tui.backend import audit, lifecycle
+from sdx_tui.backend.approvals import approve, reject, request_authorization
 from sdx_tui.backend.db import Database, utcnow
 from sdx_tui.backend.errors import InvalidInput
 from sdx_tui.backend.identity import (
@@ -34,8 +35,6 @@ from sdx_tui.backend.identity import (
     is_initialised,
 )
 from sdx_tui.backend.models import (
-    ApprovalRequest,
-    ApprovalStatus,
     LogEntry,
     Outcome,
     OutcomeStatus,
@@ -49,6 +48,7 @@ from sdx_tui.backend.models import (
 from sdx_tui.backend.runs import add_log, create_run, rollup_run
 from sdx_tui.backend.scripts import cancel_script, create_script
 from sdx_tui.backend.sites import add_site
+from sdx_tui.config import Settings
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +58,10 @@ CUSTOMERS = ("Contoso Retail", "Fabrikam Logistics")
 DEADLINE = timedelta(minutes=60)
 
 O = OutcomeStatus  # noqa: E741
+
+# Default settings have no e-mail or WhatsApp, so approval requests made for the
+# demo never send a message to anyone, whatever the desk's own settings say.
+_QUIET = Settings(data_dir=Path("sdx-demo"), config_path=Path("sdx-demo.toml"))
 
 
 @dataclass(frozen=True)
@@ -114,8 +118,10 @@ def _site_specs() -> list[_SiteSpec]:
     return specs
 
 
-_VERSIONS = ["7.16.2", "7.16", "7.15.3", "7.14.3", "7.13.5", "6.49.10"]
-_VERSION_WEIGHTS = [8, 6, 4, 3, 2, 1]
+_VERSIONS = ["7.16.2", "7.16", "7.15.3", "7.14.3", "7.13.5"]
+_VERSION_WEIGHTS = [8, 6, 4, 3, 2]
+# Two old devices that have not polled for days; they are still on RouterOS 6.
+_SILENT = {"contoso-mad-02": "6.49.10", "fabrikam-tyo-02": "6.48.6"}
 
 SNMP_ROTATION = """\
 # Rotate the SNMP community polled by the NOC collector
@@ -166,13 +172,6 @@ DHCP_LEASES = """\
     set $server lease-time=8h
 }
 :put ("lease time 8h on " . [:len [find where lease-time=8h]] . " server(s)")
-"""
-
-NIGHTLY_EXPORT = """\
-# Nightly compact export for the change archive
-:local stamp [/system clock get date]
-/export compact file=("nightly-" . [/system identity get name])
-:put ("export done " . $stamp)
 """
 
 SYSLOG_TARGET = """\
@@ -322,7 +321,8 @@ def _organisations_and_sites(demo: _Demo) -> None:
             demo.database,
             demo.admin,
             spec.name,
-            routeros_version=demo.rng.choices(_VERSIONS, weights=_VERSION_WEIGHTS)[0],
+            routeros_version=_SILENT.get(spec.name)
+            or demo.rng.choices(_VERSIONS, weights=_VERSION_WEIGHTS)[0],
             time_zone=spec.time_zone,
             tags=spec.tags,
             address=f"10.30.{number}.1",
@@ -330,13 +330,12 @@ def _organisations_and_sites(demo: _Demo) -> None:
         )
         demo.sites.append(spec.name)
 
-    # Most devices polled a moment ago; two have been silent for days.
-    silent = {"contoso-mad-02", "fabrikam-tyo-02"}
+    # Most devices polled a moment ago.
     with demo.database.session() as session:
         for name in demo.sites:
             ago = (
                 timedelta(days=demo.rng.randint(2, 6))
-                if name in silent
+                if name in _SILENT
                 else timedelta(seconds=demo.rng.randint(3, 90))
             )
             session.execute(
@@ -386,47 +385,28 @@ def _occurrences(expression: str, time_zone: str, around: datetime) -> list[date
     return [moment.astimezone(UTC) for moment in (previous[1], previous[0], following)]
 
 
-def _approve(demo: _Demo, script_id: int, approver: Actor, ago: timedelta) -> None:
-    """Record an approval and schedule the script, as an approver's decision would."""
+def _approve(
+    demo: _Demo,
+    script: Script,
+    approver: Actor,
+    ago: timedelta,
+    *,
+    reject_because: str = "",
+) -> None:
+    """The author asks for approval and ``approver`` decides, ``ago`` before now."""
     decided = demo.now - ago
-    with demo.database.session() as session:
-        script = session.get(Script, script_id)
-        assert script is not None
-        targets = ",".join(site.name for site in script.targets)
-        digest = hashlib.sha256(
-            f"{script.content}\n{targets}\n{script.launch_at}".encode()
-        ).hexdigest()
-        session.add(
-            ApprovalRequest(
-                script_id=script_id,
-                requested_by_id=script.author_id,
-                content_hash=digest,
-                revision=script.revision,
-                status=ApprovalStatus.APPROVED,
-                created_at=decided - timedelta(minutes=25),
-                expires_at=decided + timedelta(hours=24),
-                decided_by_id=approver.user_id,
-                decided_at=decided,
-            )
-        )
-        lifecycle.transition_script(
-            session,
-            script_id,
-            ScriptStatus.SCHEDULED,
-            expected=ScriptStatus.UNAUTHORIZED,
-            values={
-                "approved_hash": digest,
-                "approved_revision": script.revision,
-                "next_launch_at": script.launch_at,
-            },
-        )
-        audit.record(
-            session,
-            approver,
-            "script.approved",
-            subject_type="script",
-            subject_id=script_id,
-        )
+    requester = demo.admin if script.author_id == demo.admin.user_id else demo.operator
+    request = request_authorization(
+        demo.database,
+        requester,
+        script.id,
+        settings=_QUIET,
+        now=decided - timedelta(minutes=25),
+    )
+    if reject_because:
+        reject(demo.database, approver, request.request_id, reject_because, now=decided)
+    else:
+        approve(demo.database, approver, request.request_id, now=decided)
 
 
 @dataclass(frozen=True)
@@ -600,7 +580,8 @@ def _plan(demo: _Demo, counts: Sequence[tuple[OutcomeStatus, int]]) -> list[O]:
 
 
 def _drafts(demo: _Demo) -> None:
-    """Unauthorized scripts: one tested on its test site, two still drafts."""
+    """Unauthorized scripts: one tested and waiting for approval (by you, too),
+    one rejected, one still a draft."""
     stores = demo.sites_like("contoso-")
     snmp = _new_script(
         demo,
@@ -625,6 +606,13 @@ def _drafts(demo: _Demo) -> None:
             subject_id=snmp.id,
             detail=target.site,
         )
+    request_authorization(
+        demo.database,
+        demo.operator,
+        snmp.id,
+        settings=_QUIET,
+        now=demo.now - timedelta(minutes=90),
+    )
 
     _new_script(
         demo,
@@ -634,13 +622,20 @@ def _drafts(demo: _Demo) -> None:
         time_zone="America/Chicago",
         test_site="fabrikam-chi-02",
     )
-    _new_script(
+    guest = _new_script(
         demo,
         "Cap guest Wi-Fi bandwidth in UK stores",
         GUEST_BANDWIDTH,
         demo.sites_like("contoso-lon-", "contoso-man-"),
         launch_at=_minute(demo.now + timedelta(days=5)),
         time_zone="Europe/London",
+    )
+    _approve(
+        demo,
+        guest,
+        demo.approvers[1],
+        timedelta(hours=20),
+        reject_because="Not before the January sales are over; please move it.",
     )
 
 
@@ -657,7 +652,7 @@ def _scheduled(demo: _Demo) -> None:
         make_backup=True,
         test_site="fabrikam-chi-01",
     )
-    _approve(demo, ntp.id, arthur, timedelta(hours=3))
+    _approve(demo, ntp, arthur, timedelta(hours=3))
 
     weekly = "0 3 * * 0"
     _, _, next_sunday = _occurrences(weekly, "Europe/Amsterdam", demo.now)
@@ -671,7 +666,7 @@ def _scheduled(demo: _Demo) -> None:
         recurrence=weekly,
         author=demo.admin,
     )
-    _approve(demo, export.id, priya, timedelta(days=1))
+    _approve(demo, export, priya, timedelta(days=1))
 
 
 def _launched(demo: _Demo) -> None:
@@ -687,7 +682,7 @@ def _launched(demo: _Demo) -> None:
         make_backup=True,
         test_site="contoso-ber-01",
     )
-    _approve(demo, dhcp.id, arthur, timedelta(hours=5))
+    _approve(demo, dhcp, arthur, timedelta(hours=5))
     plan = _plan(
         demo,
         [
@@ -726,7 +721,7 @@ def _launched(demo: _Demo) -> None:
         time_zone="Asia/Singapore",
         recurrence=hourly,
     )
-    _approve(demo, health.id, priya, timedelta(days=2))
+    _approve(demo, health, priya, timedelta(days=2))
     settled = _plan(
         demo, [(O.COMPLETED, 12), (O.FAILED, 1), (O.TIMED_OUT, 2), (O.EXPIRED, 1)]
     )
@@ -765,7 +760,7 @@ def _finished(demo: _Demo) -> None:
         launch_at=yesterday,
         author=demo.admin,
     )
-    _approve(demo, syslog.id, arthur, timedelta(days=1, hours=5))
+    _approve(demo, syslog, arthur, timedelta(days=1, hours=5))
     with demo.database.session() as session:
         run_id, targets = _launch(session, syslog.id, yesterday)
         for target in targets:
@@ -783,7 +778,7 @@ def _finished(demo: _Demo) -> None:
         make_backup=True,
         test_site="contoso-muc-01",
     )
-    _approve(demo, pci.id, priya, timedelta(days=2, hours=4))
+    _approve(demo, pci, priya, timedelta(days=2, hours=4))
     plan = [O.COMPLETED, O.FAILED, O.COMPLETED, O.FAILED, O.COMPLETED, O.TIMED_OUT]
     with demo.database.session() as session:
         run_id, targets = _launch(session, pci.id, two_days)
@@ -815,7 +810,7 @@ def _cancelled(demo: _Demo) -> None:
         launch_at=started,
         time_zone="America/New_York",
     )
-    _approve(demo, wifi.id, arthur, timedelta(hours=1))
+    _approve(demo, wifi, arthur, timedelta(hours=1))
     plan = _plan(demo, [(O.COMPLETED, 3), (O.DELIVERED, 1), (O.PENDING, 4)])
     with demo.database.session() as session:
         _, targets = _launch(session, wifi.id, started)

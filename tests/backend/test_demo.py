@@ -8,11 +8,14 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from sdx_tui.backend.approvals import pending_for
 from sdx_tui.backend.db import Database
 from sdx_tui.backend.demo import populate_demo
 from sdx_tui.backend.errors import InvalidInput
 from sdx_tui.backend.identity import current_actor
 from sdx_tui.backend.models import (
+    ApprovalRequest,
+    ApprovalStatus,
     LogEntry,
     Organisation,
     Outcome,
@@ -31,6 +34,7 @@ NOW = datetime(2026, 3, 28, 23, 40, tzinfo=UTC)
 
 
 def test_every_script_and_outcome_state_is_there(db: Database) -> None:
+    """On both databases: the demo drives the lifecycle's SQL on each."""
     populate_demo(db, now=NOW, admin="ada")
 
     with db.reading() as session:
@@ -46,10 +50,10 @@ def test_every_script_and_outcome_state_is_there(db: Database) -> None:
     assert {"created", "polled", "delivered", "result received", "output"} <= events
 
 
-def test_an_msp_with_two_customers_people_and_sites(db: Database) -> None:
-    populate_demo(db, now=NOW, admin="ada")
+def test_an_msp_with_two_customers_people_and_sites(sqlite_db: Database) -> None:
+    populate_demo(sqlite_db, now=NOW, admin="ada")
 
-    with db.reading() as session:
+    with sqlite_db.reading() as session:
         organisations = session.execute(
             select(Organisation.name, Organisation.parent_id).order_by(Organisation.id)
         ).all()
@@ -79,11 +83,46 @@ def test_an_msp_with_two_customers_people_and_sites(db: Database) -> None:
     assert owners == {name for name, _ in organisations}
 
 
-def test_the_admin_is_the_person_running_it(db: Database) -> None:
-    populate_demo(db, now=NOW, admin="olivia")
+def test_approvals_went_through_the_approval_service(sqlite_db: Database) -> None:
+    populate_demo(sqlite_db, now=NOW, admin="ada")
 
-    assert Role.ADMIN in current_actor(db, "tui", "olivia").roles
-    assert current_actor(db, "tui", "olivia-demo").roles == {Role.OPERATOR}
+    with sqlite_db.reading() as session:
+        decisions = dict(
+            session.execute(
+                select(ApprovalRequest.script_id, ApprovalRequest.status)
+            ).all()
+        )
+        approved = session.execute(
+            select(Script.status, Script.approved_hash).where(
+                Script.id.in_(
+                    [s for s, status in decisions.items() if status == "approved"]
+                )
+            )
+        ).all()
+    assert set(decisions.values()) == {
+        ApprovalStatus.OPEN,
+        ApprovalStatus.APPROVED,
+        ApprovalStatus.REJECTED,
+    }
+    assert all(len(digest) == 64 for _, digest in approved)
+    assert {status for status, _ in approved} >= {
+        ScriptStatus.SCHEDULED,
+        ScriptStatus.LAUNCHED,
+        ScriptStatus.COMPLETED,
+        ScriptStatus.FAILED,
+    }
+    # The person running the demo has a request waiting for them in the desk.
+    waiting = pending_for(sqlite_db, current_actor(sqlite_db, "tui", "ada"), now=NOW)
+    assert [item.description for item in waiting] == [
+        "Rotate the SNMP community on Contoso stores"
+    ]
+
+
+def test_the_admin_is_the_person_running_it(sqlite_db: Database) -> None:
+    populate_demo(sqlite_db, now=NOW, admin="olivia")
+
+    assert Role.ADMIN in current_actor(sqlite_db, "tui", "olivia").roles
+    assert current_actor(sqlite_db, "tui", "olivia-demo").roles == {Role.OPERATOR}
 
 
 def _picture(database: Database) -> list[tuple[object, ...]]:
