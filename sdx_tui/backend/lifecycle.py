@@ -173,3 +173,35 @@ def transition_outcomes(
         )
         moved.extend(result.scalars())
     return moved
+
+
+def transition_scripts(
+    session: Session,
+    script_ids: Iterable[int],
+    wanted: ScriptStatus,
+    *,
+    expected: Collection[ScriptStatus],
+    values: dict[str, Any] | None = None,
+    now: datetime | None = None,
+) -> list[int]:
+    """Move many scripts at once; returns the ids that did move.
+
+    Each row is its own compare-and-set, so of two backends launching the same
+    scripts together each script moves for exactly one of them.
+    """
+    sources = [s for s in expected if can_transition_script(s, wanted)]
+    if not sources:
+        raise ValueError(f"no state in {sorted(expected)} may become {wanted}")
+    ids = list(script_ids)
+    moved: list[int] = []
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        result = session.execute(
+            update(Script)
+            .where(Script.id.in_(chunk), Script.status.in_(sources))
+            .values(status=wanted, updated_at=now or utcnow(), **(values or {}))
+            .returning(Script.id)
+            .execution_options(synchronize_session=False)
+        )
+        moved.extend(result.scalars())
+    return moved
