@@ -1,6 +1,6 @@
 """A demo organisation, so that a newcomer opens a living desk.
 
-An MSP with two customers, four people, 36 sites over six time zones, and
+An MSP with two customers, four people, 36 sites in eleven time zones, and
 scripts in every state with runs whose outcomes are in every state. Everything
 goes through the services and the lifecycle; the only direct writes set times
 (run, delivery and log times, sites' last poll) so the story reads as if it
