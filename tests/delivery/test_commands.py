@@ -160,3 +160,38 @@ def test_serve_runs_until_sigterm(sdx: Sdx) -> None:
     assert process.returncode == 0, err
     assert "stopping" in out
     assert "Traceback" not in err
+
+
+def test_simulate_provisions_sites_and_prints_a_summary(sdx: Sdx) -> None:
+    ran = sdx(
+        "simulate",
+        "--devices",
+        "3",
+        "--interval",
+        "0.2",
+        "--duration",
+        "1",
+        "--seed",
+        "5",
+        "--flap-rate",
+        "0.2",
+    )
+    assert ran.code == 0, ran.err
+    assert "3 simulated site(s) sim-00001 .. sim-00003" in ran.out
+    assert re.search(r"endpoint started on http://127\.0\.0\.1:\d+", ran.out)
+    assert re.search(r"summary: .* polls .* 0 jobs run", ran.out)
+    assert "0 deliveries run" in ran.out
+
+    listed = sdx("site", "list", "--tag", "simulated")
+    assert [line.split()[0] for line in listed.out.splitlines()[1:]] == [
+        "sim-00001",
+        "sim-00002",
+        "sim-00003",
+    ]
+
+
+def test_simulate_checks_its_options(sdx: Sdx) -> None:
+    assert sdx("simulate", "--devices", "0", "--interval", "1").code == 2
+    refused = sdx("simulate", "--devices", "2", "--interval", "1", "--fail-rate", "2")
+    assert refused.code == 2 and "--fail-rate" in refused.err
+    assert "simulated" not in sdx("site", "list").out
