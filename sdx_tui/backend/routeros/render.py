@@ -68,8 +68,10 @@ __all__ = [
     "AGENT_NAME",
     "MAX_WRAPPER_BYTES",
     "OUTPUT_LIMIT",
+    "AgentEntries",
     "BackupTarget",
     "JobResult",
+    "agent_entries",
     "parse_result_body",
     "render_agent_installer",
     "render_backup_prelude",
@@ -231,22 +233,76 @@ def render_backup_prelude(*, job_name: str, sftp: BackupTarget) -> str:
 """
 
 
-def render_agent_installer(
+@dataclass(frozen=True, slots=True)
+class AgentEntries:
+    """The agent's ``/system script`` and ``/system scheduler`` entries.
+
+    :func:`render_agent_installer` writes them as console commands; a client of
+    the RouterOS API adds the same fields (:attr:`script_fields`,
+    :attr:`scheduler_fields`) directly.
+    """
+
+    name: str
+    policy: str
+    comment: str
+    source: str
+    """The agent script's source, as a device stores it."""
+    interval_seconds: int
+    on_event: str
+    dont_require_permissions: str = "no"
+    start_time: str = "startup"
+
+    @property
+    def script_fields(self) -> dict[str, str]:
+        """The ``/system script add`` arguments, by RouterOS property name."""
+        return {
+            "name": self.name,
+            "policy": self.policy,
+            "dont-require-permissions": self.dont_require_permissions,
+            "comment": self.comment,
+            "source": self.source,
+        }
+
+    @property
+    def scheduler_fields(self) -> dict[str, str]:
+        """The ``/system scheduler add`` arguments, by RouterOS property name."""
+        return {
+            "name": self.name,
+            "interval": f"{self.interval_seconds}s",
+            "start-time": self.start_time,
+            "policy": self.policy,
+            "comment": self.comment,
+            "on-event": self.on_event,
+        }
+
+    def __repr__(self) -> str:
+        # The source holds the site's token; keep it out of logs and tracebacks.
+        return (
+            f"AgentEntries(name={self.name!r}, comment={self.comment!r}, "
+            f"interval_seconds={self.interval_seconds})"
+        )
+
+
+def agent_entries(
     *, site_name: str, base_url: str, token: str, interval_seconds: int
-) -> str:
-    """The script an admin runs once on a device to install the polling agent."""
+) -> AgentEntries:
+    """The agent's entries for one site; :class:`InvalidInput` for unsafe values."""
     url = _base_url(base_url) + "/agent/v1/poll"
     _check(_TOKEN, token, "the site token")
     if not 5 <= interval_seconds <= 86_400:
         raise InvalidInput("the poll interval must be between 5 s and 1 day")
-    label = quote(f"SDX desk agent for {site_name}")
+    return AgentEntries(
+        name=AGENT_NAME,
+        policy=_POLICY,
+        comment=f"SDX desk agent for {site_name}",
+        source=_agent_source(url, token),
+        interval_seconds=interval_seconds,
+        on_event=f"/system script run {AGENT_NAME}",
+    )
+
+
+def _agent_source(url: str, token: str) -> str:
     return f"""\
-# SDX desk agent for {_CONTROL.sub(" ", site_name)}
-# Run it once on the device; running it again replaces the agent.
-/system scheduler remove [find name="{AGENT_NAME}"]
-/system script remove [find name="{AGENT_NAME}"]
-/system script add name="{AGENT_NAME}" policy={_POLICY} \\
-    dont-require-permissions=no comment={label} source={{
   :local sdxUrl {quote(url)}
   :local sdxAuth {quote("Authorization: Bearer " + token)}
   :local sdxJob ""
@@ -267,11 +323,32 @@ def render_agent_installer(
       $sdxRun
     }}
   }}
-}}
-/system scheduler add name="{AGENT_NAME}" interval={interval_seconds}s \\
-    start-time=startup policy={_POLICY} comment={label} \\
-    on-event="/system script run {AGENT_NAME}"
-:log info "{AGENT_NAME} installed"
+"""
+
+
+def render_agent_installer(
+    *, site_name: str, base_url: str, token: str, interval_seconds: int
+) -> str:
+    """The script an admin runs once on a device to install the polling agent."""
+    agent = agent_entries(
+        site_name=site_name,
+        base_url=base_url,
+        token=token,
+        interval_seconds=interval_seconds,
+    )
+    label = quote(agent.comment)
+    return f"""\
+# SDX desk agent for {_CONTROL.sub(" ", site_name)}
+# Run it once on the device; running it again replaces the agent.
+/system scheduler remove [find name="{agent.name}"]
+/system script remove [find name="{agent.name}"]
+/system script add name="{agent.name}" policy={agent.policy} \\
+    dont-require-permissions={agent.dont_require_permissions} comment={label} source={{
+{agent.source}}}
+/system scheduler add name="{agent.name}" interval={agent.interval_seconds}s \\
+    start-time={agent.start_time} policy={agent.policy} comment={label} \\
+    on-event={quote(agent.on_event)}
+:log info "{agent.name} installed"
 """
 
 
