@@ -808,6 +808,10 @@ class PendingApproval:
     expires_at: datetime
     launch_at: datetime | None
     targets: int
+    launch_local: str = ""
+    """The launch time in the approver's zone."""
+    expires_local: str = ""
+    """The expiry in the approver's zone."""
 
 
 def pending_for(
@@ -836,6 +840,7 @@ def pending_for(
             .order_by(ApprovalRequest.created_at, ApprovalRequest.id)
         ).all()
         requesters = _user_names(session, {r.requested_by_id for r in rows})
+        zone = _zone_of(session, actor.user_id)
         return [
             PendingApproval(
                 request_id=r.id,
@@ -847,9 +852,16 @@ def pending_for(
                 expires_at=r.expires_at,
                 launch_at=r.script.launch_at,
                 targets=len(r.script.targets),
+                launch_local=format_in_zone(r.script.launch_at, zone),
+                expires_local=format_in_zone(r.expires_at, zone),
             )
             for r in rows
         ]
+
+
+def _zone_of(session: Session, user_id: int) -> str:
+    zone = session.scalar(select(User.time_zone).where(User.id == user_id))
+    return zone or "UTC"
 
 
 def open_request_for(database: Database, script_id: int) -> int:
@@ -992,18 +1004,20 @@ def _approved_diff(session: Session, script: Script) -> tuple[str, ...]:
 
 
 def review(
-    database: Database, request_id: int, *, viewer: Actor | None = None
+    database: Database,
+    request_id: int,
+    *,
+    viewer: Actor | None = None,
+    record_view: bool = True,
 ) -> Review:
-    """The review of a request; a viewer is audited and sees times in their zone."""
+    """The review of a request; a viewer sees times in their zone and, unless
+    ``record_view`` is false, the view is audited."""
     with database.session() as session:
         request = session.get(ApprovalRequest, request_id)
         if request is None:
             raise NotFound(f"approval request {request_id} does not exist")
         script = _load_script(session, request.script_id)
-        zone = "UTC"
-        if viewer is not None:
-            viewer_user = session.get(User, viewer.user_id)
-            zone = viewer_user.time_zone if viewer_user else "UTC"
+        zone = _zone_of(session, viewer.user_id) if viewer is not None else "UTC"
 
         rendered = rendered_per_site(session, script)
         names = {site.id: site.name for site in script.targets}
@@ -1038,7 +1052,7 @@ def review(
             diff=_approved_diff(session, script),
             unchanged=content_hash(script, rendered) == request.content_hash,
         )
-        if viewer is not None:
+        if viewer is not None and record_view:
             audit.record(
                 session,
                 viewer,
