@@ -10,13 +10,15 @@ from sqlalchemy import func, insert, select, update
 
 from sdx_tui.backend.db import Database
 from sdx_tui.backend.identity import Actor, default_workspace_id
-from sdx_tui.backend.lifecycle import transition_outcomes
+from sdx_tui.backend.lifecycle import transition_outcomes, transition_script
 from sdx_tui.backend.models import (
     LogEntry,
     Outcome,
     OutcomeStatus,
     Run,
     RunKind,
+    RunStatus,
+    ScriptStatus,
     Site,
 )
 from sdx_tui.backend.runs import add_log, create_run, rollup_run
@@ -228,3 +230,33 @@ def build_scenario(database: Database, admin: Actor, operator: Actor) -> Scenari
                 .values(at=FIXED_NOW + timedelta(seconds=n))
             )
     return Scenario(sites, rollout, backup, test, failed_site)
+
+
+def schedule(database: Database, script_id: int) -> None:
+    """Mark a script approved and scheduled, as an approval would."""
+    with database.session() as session:
+        transition_script(
+            session,
+            script_id,
+            ScriptStatus.SCHEDULED,
+            values={"approved_revision": 1, "approved_hash": "a" * 64},
+        )
+
+
+def runs_of(database: Database) -> list[tuple[int, RunKind, RunStatus]]:
+    """Every run: id, kind and state, oldest first."""
+    with database.reading() as session:
+        rows = session.execute(select(Run.id, Run.kind, Run.status).order_by(Run.id))
+        return [(run_id, kind, status) for run_id, kind, status in rows]
+
+
+def statuses(database: Database, run_id: int) -> list[OutcomeStatus]:
+    """The states of a run's outcomes, by site."""
+    with database.reading() as session:
+        return list(
+            session.scalars(
+                select(Outcome.status)
+                .where(Outcome.run_id == run_id)
+                .order_by(Outcome.site_id)
+            )
+        )
