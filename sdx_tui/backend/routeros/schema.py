@@ -86,6 +86,7 @@ class CommandTree:
         """The RouterOS version the tree describes, when known."""
         self._parameters: dict[tuple[str, ...], frozenset[str]] = {}
         self._sorted: dict[tuple[str, ...], list[str]] = {}
+        self._kinds: dict[tuple[str, ...], NodeKind | None] = {}
         self._sorted_parameters: dict[tuple[str, ...], list[str]] = {}
 
     def _node(self, path: Sequence[str]) -> Mapping[str, Any] | None:
@@ -100,12 +101,15 @@ class CommandTree:
 
     def kind(self, path: Sequence[str]) -> NodeKind | None:
         """``dir``, ``cmd`` or ``arg`` for a path; None when it does not exist."""
-        if not path:
+        key = tuple(path)
+        if not key:
             return "dir"
-        node = self._node(path)
-        if node is None:
-            return None
-        return _KINDS.get(str(node.get("_type")))
+        if key in self._kinds:
+            return self._kinds[key]
+        node = self._node(key)
+        kind = None if node is None else _KINDS.get(str(node.get("_type")))
+        self._kinds[key] = kind
+        return kind
 
     def children(self, path: Sequence[str]) -> list[str]:
         """The names of the menus, commands or parameters below a path."""
