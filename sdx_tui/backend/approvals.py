@@ -51,6 +51,7 @@ from sdx_tui.backend.models import (
 )
 from sdx_tui.backend.notify import messages
 from sdx_tui.backend.notify.outbox import enqueue
+from sdx_tui.backend.routeros.lint import lint
 from sdx_tui.backend.sites import hash_token
 from sdx_tui.backend.timezones import format_in_zone
 from sdx_tui.config import Settings
@@ -65,7 +66,12 @@ WITHDRAWN_BODY = "Not sent: the approval link was withdrawn before it went out."
 
 
 def rendered_per_site(session: Session, script: Script) -> dict[int, str]:
-    """The text each target site will run, by site id."""
+    """The text each target site will run, by site id.
+
+    Delivery hands out the script's content as it is, so that is what is
+    hashed and reviewed; this is the one place to render per site once
+    scripts can run templates.
+    """
     return {site.id: script.content for site in script.targets}
 
 
@@ -104,8 +110,6 @@ class ReviewFinding:
 
 def lint_rendered(script: Script, rendered: Mapping[int, str]) -> list[ReviewFinding]:
     """Lint each distinct rendered text for its sites' RouterOS versions."""
-    from sdx_tui.backend.routeros.lint import lint
-
     groups: dict[tuple[str, str], list[str]] = {}
     for site in script.targets:
         key = (rendered[site.id], site.routeros_version)
