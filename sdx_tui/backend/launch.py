@@ -9,7 +9,7 @@ compare-and-set, and the unique ``(script_id, kind, occurrence_at)`` of runs.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -37,7 +37,7 @@ from sdx_tui.backend.models import (
     User,
 )
 from sdx_tui.backend.notify import outbox
-from sdx_tui.backend.runs import create_run, rollup_run
+from sdx_tui.backend.runs import RunSpec, create_run, create_runs, rollup_run
 from sdx_tui.backend.timezones import check_time_zone
 from sdx_tui.config import EndpointSettings, SchedulerSettings, Settings
 
@@ -54,6 +54,11 @@ RETRYABLE = frozenset(
 # ahead of a wall-clock time finds every instant that a repeated hour produces.
 _TRANSITION_SPAN = timedelta(hours=3)
 _MAX_CANDIDATES = 100_000
+# One launch transaction holds at most this many scripts and outcomes, so that
+# a thousand scripts due at once cost a few commits, not a thousand, while no
+# transaction grows without bound.
+_BATCH_SCRIPTS = 250
+_BATCH_OUTCOMES = 50_000
 
 
 def _due() -> ColumnElement[datetime]:
@@ -179,35 +184,59 @@ class _ScriptFacts:
     due: datetime | None
 
 
+_FACTS = select(
+    Script.id,
+    Script.status,
+    Script.description,
+    Script.author_id,
+    Script.recurrence,
+    Script.time_zone,
+    Script.revision,
+    Script.approved_hash,
+    Script.approved_revision,
+    Script.test_site_id,
+    _due().label("due"),
+)
+
+
 def _script_row(session: Session, script_id: int) -> _ScriptFacts:
-    row = session.execute(
-        select(
-            Script.id,
-            Script.status,
-            Script.description,
-            Script.author_id,
-            Script.recurrence,
-            Script.time_zone,
-            Script.revision,
-            Script.approved_hash,
-            Script.approved_revision,
-            Script.test_site_id,
-            _due().label("due"),
-        ).where(Script.id == script_id)
-    ).one_or_none()
+    row = session.execute(_FACTS.where(Script.id == script_id)).one_or_none()
     if row is None:
         raise NotFound(f"script {script_id} does not exist")
     return _ScriptFacts(**row._mapping)
 
 
-def _target_ids(session: Session, script_id: int) -> list[int]:
-    return list(
-        session.scalars(
-            select(ScriptTarget.site_id)
-            .where(ScriptTarget.script_id == script_id)
-            .order_by(ScriptTarget.site_id)
-        )
-    )
+def _targets(session: Session, script_ids: Sequence[int]) -> dict[int, list[int]]:
+    targets: dict[int, list[int]] = {script_id: [] for script_id in script_ids}
+    for start in range(0, len(script_ids), 500):
+        chunk = script_ids[start : start + 500]
+        for script_id, site_id in session.execute(
+            select(ScriptTarget.script_id, ScriptTarget.site_id)
+            .where(ScriptTarget.script_id.in_(chunk))
+            .order_by(ScriptTarget.script_id, ScriptTarget.site_id)
+        ):
+            targets[script_id].append(site_id)
+    return targets
+
+
+class _NextOccurrences:
+    """Next occurrences, computed once per expression, zone and time."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+        self._known: dict[tuple[str, str, datetime], datetime | None] = {}
+
+    def after_launch(
+        self, script: _ScriptFacts, occurrence_at: datetime
+    ) -> datetime | None:
+        """The next launch of a script launched for ``occurrence_at``; late
+        launches skip the occurrences they overran."""
+        if not script.recurrence:
+            return None
+        key = (script.recurrence, script.time_zone, max(occurrence_at, self.now))
+        if key not in self._known:
+            self._known[key] = next_occurrence(*key)
+        return self._known[key]
 
 
 def settle_script(session: Session, script_id: int, run_status: RunStatus) -> None:
@@ -235,6 +264,56 @@ def settle_script(session: Session, script_id: int, run_status: RunStatus) -> No
         log.debug("script %s was settled by someone else", script_id)
 
 
+def _create_launch_runs(
+    session: Session,
+    launches: Sequence[tuple[_ScriptFacts, datetime]],
+    *,
+    deadline: timedelta,
+    actor: Actor | None,
+    now: datetime,
+) -> list[int]:
+    """The runs of scripts this transaction has just moved to ``launched``."""
+    targets = _targets(session, [script.id for script, _ in launches])
+    specs = [
+        RunSpec(
+            script_id=script.id,
+            kind=RunKind.LAUNCH,
+            site_ids=targets[script.id],
+            occurrence_at=occurrence_at,
+            revision=script.approved_revision or script.revision,
+            content_hash=script.approved_hash,
+            started_by_id=actor.user_id if actor else None,
+        )
+        for script, occurrence_at in launches
+    ]
+    run_ids = create_runs(session, specs, deadline=deadline)
+
+    for run_id, spec in zip(run_ids, specs, strict=True):
+        sites = len(spec.site_ids)
+        if not sites:
+            # A run without outcomes would never roll up; it fails at once.
+            session.execute(
+                update(Run)
+                .where(Run.id == run_id)
+                .values(status=RunStatus.FAILED, finished_at=now)
+            )
+            settle_script(session, spec.script_id, RunStatus.FAILED)
+        audit.record(
+            session,
+            actor,
+            "script.launched",
+            subject_type="script",
+            subject_id=spec.script_id,
+            detail=f"run {run_id} to {sites} site(s), due "
+            f"{spec.occurrence_at:%Y-%m-%d %H:%M:%S} UTC",
+            origin=None if actor else "scheduler",
+        )
+        log.info(
+            "script %s launched as run %s to %d site(s)", spec.script_id, run_id, sites
+        )
+    return run_ids
+
+
 def launch_script(
     session: Session,
     script_id: int,
@@ -253,52 +332,72 @@ def launch_script(
     """
     now = now or utcnow()
     script = _script_row(session, script_id)
-    next_at = None
-    if script.recurrence:
-        after = max(occurrence_at, now)
-        next_at = next_occurrence(script.recurrence, script.time_zone, after)
     lifecycle.transition_script(
         session,
         script_id,
         ScriptStatus.LAUNCHED,
         expected=ScriptStatus.SCHEDULED,
-        values={"next_launch_at": next_at},
+        values={
+            "next_launch_at": _NextOccurrences(now).after_launch(script, occurrence_at)
+        },
     )
-
-    site_ids = _target_ids(session, script_id)
-    run_id = create_run(
-        session,
-        script_id=script_id,
-        kind=RunKind.LAUNCH,
-        site_ids=site_ids,
-        occurrence_at=occurrence_at,
-        deadline=deadline,
-        content_hash=script.approved_hash,
-        revision=script.approved_revision or script.revision,
-        started_by_id=actor.user_id if actor else None,
-    )
-    if not site_ids:
-        # A run without outcomes would never roll up; it fails at once instead.
-        session.execute(
-            update(Run)
-            .where(Run.id == run_id)
-            .values(status=RunStatus.FAILED, finished_at=now)
-        )
-        settle_script(session, script_id, RunStatus.FAILED)
-
-    audit.record(
-        session,
-        actor,
-        "script.launched",
-        subject_type="script",
-        subject_id=script_id,
-        detail=f"run {run_id} to {len(site_ids)} site(s), due {occurrence_at:%c} UTC",
-        origin=None if actor else "scheduler",
-    )
-    log.info(
-        "script %s launched as run %s to %d site(s)", script_id, run_id, len(site_ids)
+    (run_id,) = _create_launch_runs(
+        session, [(script, occurrence_at)], deadline=deadline, actor=actor, now=now
     )
     return run_id
+
+
+def _launch_batch(
+    session: Session,
+    batch: Sequence[tuple[int, datetime]],
+    *,
+    now: datetime,
+    deadline: timedelta,
+) -> list[int]:
+    """Launch due scripts together in the session's transaction.
+
+    Rows another backend is launching right now are skipped, not waited for
+    (``SKIP LOCKED``; SQLite's write lock serialises backends instead), and each
+    script still moves through a compare-and-set, so each launches once.
+    """
+    wanted = dict(batch)
+    rows = session.execute(
+        _FACTS.where(
+            Script.id.in_(list(wanted)), Script.status == ScriptStatus.SCHEDULED
+        )
+        .order_by(Script.id)
+        .with_for_update(skip_locked=True)
+    ).all()
+    order = {script_id: n for n, script_id in enumerate(wanted)}
+    claimed = sorted(
+        (
+            script
+            for script in (_ScriptFacts(**row._mapping) for row in rows)
+            if script.due == wanted[script.id]
+        ),
+        key=lambda script: order[script.id],
+    )
+
+    occurrences = _NextOccurrences(now)
+    by_next: dict[datetime | None, list[int]] = {}
+    for script in claimed:
+        after = occurrences.after_launch(script, wanted[script.id])
+        by_next.setdefault(after, []).append(script.id)
+    moved: set[int] = set()
+    for next_at, ids in by_next.items():
+        moved.update(
+            lifecycle.transition_scripts(
+                session,
+                ids,
+                ScriptStatus.LAUNCHED,
+                expected=[ScriptStatus.SCHEDULED],
+                values={"next_launch_at": next_at},
+            )
+        )
+    launches = [(s, wanted[s.id]) for s in claimed if s.id in moved]
+    return _create_launch_runs(
+        session, launches, deadline=deadline, actor=None, now=now
+    )
 
 
 def _record_missed(
@@ -416,33 +515,39 @@ def upcoming_launches(database: Database, *, now: datetime) -> dict[int, datetim
     return {script_id: due for script_id, due in rows}
 
 
-def launch_due(
+def _batches(
+    due: Sequence[tuple[int, datetime]], sizes: dict[int, int]
+) -> Iterator[list[tuple[int, datetime]]]:
+    batch: list[tuple[int, datetime]] = []
+    outcomes = 0
+    for script_id, occurrence_at in due:
+        if batch and (
+            len(batch) >= _BATCH_SCRIPTS
+            or outcomes + sizes.get(script_id, 0) > _BATCH_OUTCOMES
+        ):
+            yield batch
+            batch, outcomes = [], 0
+        batch.append((script_id, occurrence_at))
+        outcomes += sizes.get(script_id, 0)
+    if batch:
+        yield batch
+
+
+def _launch_each(
     database: Database,
+    batch: Sequence[tuple[int, datetime]],
     *,
     now: datetime,
-    grace: timedelta = DEFAULT_GRACE,
-    deadline: timedelta = DEFAULT_DEADLINE,
+    grace: timedelta,
+    deadline: timedelta,
 ) -> list[int]:
-    """Launch every scheduled script that is due at ``now``; returns the new runs.
-
-    An occurrence due for longer than ``grace`` is recorded as a ``missed`` run
-    instead, and its author notified. Each script is its own transaction, so a
-    script another backend launched first is simply skipped.
-    """
-    _prime_recurring(database, now)
-    with database.reading() as session:
-        due = session.execute(
-            select(Script.id, _due())
-            .where(Script.status == ScriptStatus.SCHEDULED, _due() <= now)
-            .order_by(_due(), Script.id)
-        ).all()
-
+    """Launch (or record as missed) one script per transaction."""
     created: list[int] = []
-    for script_id, occurrence_at in due:
+    for script_id, occurrence_at in batch:
         try:
             with database.session() as session:
                 # Re-read inside the transaction: another backend may have moved
-                # the script, or its due time, since the list above.
+                # the script, or its due time, since it was found due.
                 current = _script_row(session, script_id)
                 if (
                     current.status is not ScriptStatus.SCHEDULED
@@ -462,6 +567,64 @@ def launch_due(
             continue
         created.append(run_id)
     return created
+
+
+def launch_due(
+    database: Database,
+    *,
+    now: datetime,
+    grace: timedelta = DEFAULT_GRACE,
+    deadline: timedelta = DEFAULT_DEADLINE,
+) -> list[int]:
+    """Launch every scheduled script that is due at ``now``; returns the new runs.
+
+    An occurrence due for longer than ``grace`` is recorded as a ``missed`` run
+    instead, and its author notified. Scripts due together launch in batches of
+    one transaction each; a script another backend launched first is skipped.
+    """
+    _prime_recurring(database, now)
+    with database.reading() as session:
+        due = [
+            (script_id, occurrence_at)
+            for script_id, occurrence_at in session.execute(
+                select(Script.id, _due())
+                .where(Script.status == ScriptStatus.SCHEDULED, _due() <= now)
+                .order_by(_due(), Script.id)
+            )
+        ]
+        sizes = _target_counts(session, [script_id for script_id, _ in due])
+
+    missed = [(i, at) for i, at in due if now - at > grace]
+    on_time = [(i, at) for i, at in due if now - at <= grace]
+    created = _launch_each(database, missed, now=now, grace=grace, deadline=deadline)
+    for batch in _batches(on_time, sizes):
+        try:
+            with database.session() as session:
+                created.extend(
+                    _launch_batch(session, batch, now=now, deadline=deadline)
+                )
+        except IntegrityError:
+            # One of the occurrences has a run already (a launch by hand in the
+            # same instant, say); launch the others one by one.
+            created.extend(
+                _launch_each(database, batch, now=now, grace=grace, deadline=deadline)
+            )
+    return created
+
+
+def _target_counts(session: Session, script_ids: Sequence[int]) -> dict[int, int]:
+    sizes: dict[int, int] = {}
+    for start in range(0, len(script_ids), 500):
+        chunk = script_ids[start : start + 500]
+        sizes.update(
+            (script_id, count)
+            for script_id, count in session.execute(
+                select(ScriptTarget.script_id, func.count())
+                .where(ScriptTarget.script_id.in_(chunk))
+                .group_by(ScriptTarget.script_id)
+            )
+        )
+    return sizes
 
 
 def launch_now(
