@@ -4,15 +4,18 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import select
 
-from sdx_tui.backend import audit, lifecycle
+from sdx_tui.backend import audit, launch, lifecycle
 from sdx_tui.backend.db import utcnow
 from sdx_tui.backend.launch import launch_due, next_occurrence, upcoming_launches
 from sdx_tui.backend.models import (
     OutboxMessage,
     Outcome,
     OutcomeStatus,
+    Run,
+    RunKind,
     RunStatus,
     Script,
     ScriptStatus,
@@ -231,3 +234,48 @@ def test_a_recurring_script_with_no_occurrence_left_does_not_launch_again(
     assert launch_due(desk.db, now=now + timedelta(minutes=1), grace=GRACE) == []
     assert upcoming_launches(desk.db, now=now) == {}
     assert len(launch_runs(desk.db, script_id)) == 1
+
+
+def test_scripts_due_together_launch_in_several_batches_each_once(
+    desk: Desk, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(launch, "_BATCH_SCRIPTS", 2)
+    monkeypatch.setattr(launch, "_BATCH_OUTCOMES", 3)
+    sites = add_sites(desk.db, desk.admin, 2)
+    now = utcnow()
+    ids = [
+        scheduled_script(
+            desk.db, desk.operator, targets=sites[: 1 + n % 2], launch_at=now
+        )
+        for n in range(5)
+    ]
+    created = launch_due(desk.db, now=now, grace=GRACE)
+    assert len(created) == 5
+    assert [len(launch_runs(desk.db, i)) for i in ids] == [1] * 5
+    assert [
+        sum(outcomes_per_run(desk.db, launch_runs(desk.db, i)[0].id).values())
+        for i in ids
+    ] == [1, 2, 1, 2, 1]
+
+
+def test_an_occurrence_that_has_a_run_already_does_not_stop_the_others(
+    desk: Desk,
+) -> None:
+    sites = add_sites(desk.db, desk.admin, 1)
+    now = utcnow()
+    ids = [
+        scheduled_script(desk.db, desk.operator, targets=sites, launch_at=now)
+        for _ in range(3)
+    ]
+    # A run for the middle script's occurrence exists while the script is still
+    # scheduled: only the unique constraint can stop a second launch.
+    with desk.db.session() as session:
+        session.add(Run(script_id=ids[1], kind=RunKind.LAUNCH, occurrence_at=now))
+
+    created = launch_due(desk.db, now=now, grace=GRACE)
+
+    assert len(created) == 2
+    assert [len(launch_runs(desk.db, i)) for i in ids] == [1, 1, 1]
+    assert script_status(desk.db, ids[0]) is ScriptStatus.LAUNCHED
+    assert script_status(desk.db, ids[1]) is ScriptStatus.SCHEDULED
+    assert script_status(desk.db, ids[2]) is ScriptStatus.LAUNCHED
