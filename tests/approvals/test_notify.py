@@ -178,11 +178,10 @@ def test_two_senders_never_send_the_same_message(
             )
         senders = [OutboxSender(configured, desk.db, batch=3) for _ in range(2)]
         start = threading.Barrier(2)
-        counts: list[int] = []
 
         def run(sender: OutboxSender) -> None:
             start.wait(timeout=30)
-            counts.append(sender.send_due(NOW))
+            sender.send_due(NOW)
 
         threads = [threading.Thread(target=run, args=(s,)) for s in senders]
         for thread in threads:
@@ -193,7 +192,6 @@ def test_two_senders_never_send_the_same_message(
         mail_tokens = [_mail_token(smtp, n) for n in range(len(smtp.messages))]
         wa_tokens = [token_in(text) for text in wa.texts()]
 
-    assert sum(counts) == 12
     assert len(mail_tokens) == 6 and set(Counter(mail_tokens).values()) == {1}
     assert len(wa_tokens) == 6 and set(Counter(wa_tokens).values()) == {1}
     assert {m.status for m in _messages(desk)} == {OutboxStatus.SENT}
