@@ -13,7 +13,9 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
+from croniter import CroniterBadDateError, croniter
 from sqlalchemy import case, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -82,7 +84,7 @@ def _hour_field_is_wildcard(recurrence: str) -> bool:
     return recurrence.split()[1].startswith("*")
 
 
-def _instants(local: datetime, zone: Any, every_hour: bool) -> list[datetime]:
+def _instants(local: datetime, zone: ZoneInfo, every_hour: bool) -> list[datetime]:
     """The UTC instants a naive wall-clock time stands for in ``zone``.
 
     A time skipped by a spring-forward gap runs as late as the gap is long (02:30
@@ -107,8 +109,6 @@ def next_occurrences(
     Europe/Berlin stays at 02:00 local across daylight-saving changes. An
     expression that never matches again yields fewer (or no) instants.
     """
-    from croniter import CroniterBadDateError, croniter
-
     if after.tzinfo is None:
         raise ValueError("naive datetimes are not accepted; give a time zone")
     if count <= 0 or not recurrence.strip():
