@@ -32,6 +32,7 @@ from sdx_tui.backend.identity import (
     organisation_and_ancestors,
     require_role,
 )
+from sdx_tui.backend.launch import first_launch
 from sdx_tui.backend.models import (
     ApprovalRequest,
     ApprovalStatus,
@@ -620,6 +621,7 @@ def _decide_in(
     _check_decider(session, user, row, request, script, origin)
     assert row is not None
 
+    next_launch_at: datetime | None = None
     if request.status != ApprovalStatus.OPEN:
         raise InvalidInput(
             f"request {request.id} {_CLOSED_REASONS.get(request.status, 'is closed')}"
@@ -651,10 +653,13 @@ def _decide_in(
                     "the request is void and must be made again"
                 )
             )
+        next_launch_at = first_launch(
+            script.launch_at, script.recurrence, script.time_zone, now=now
+        )
         values = {
             "approved_hash": current,
             "approved_revision": script.revision,
-            "next_launch_at": script.launch_at,
+            "next_launch_at": next_launch_at,
         }
         lifecycle.transition_script(
             session,
@@ -701,7 +706,7 @@ def _decide_in(
         script_id=script.id,
         status=status,
         decided_by=user.os_user,
-        next_launch_at=script.launch_at if approving else None,
+        next_launch_at=next_launch_at,
     )
 
 
