@@ -15,6 +15,7 @@ python bench/bench_routeros_lint.py [--corpus PATH] [--schema FILE] [--lines N]
 from __future__ import annotations
 
 import argparse
+import gc
 import time
 from collections.abc import Callable, Sequence
 from functools import partial
@@ -32,6 +33,7 @@ def best_of(rounds: int, work: Callable[[], object]) -> float:
     """The shortest wall time of ``rounds`` calls, in seconds."""
     times = []
     for _ in range(rounds):
+        gc.collect()  # every case starts from the same heap state
         start = time.perf_counter()
         work()
         times.append(time.perf_counter() - start)

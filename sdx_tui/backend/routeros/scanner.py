@@ -146,9 +146,11 @@ def _line_starts(text: str) -> list[int]:
 
 _CODE = re.compile(
     r"""
-    (?P<ws>[ \t\f\v]+)
-    |(?P<cont>\\[ \t]*(?:\r\n|\n|\r))
+    [ \t\f\v]*
+    (?:
+    (?P<cont>\\[ \t]*(?:\r\n|\n|\r))
     |(?P<nl>\r\n|\n|\r)
+    |(?P<word>[^ \t\f\v\r\n;"\[\](){}$\\\#][^ \t\f\v\r\n;"\[\](){}$\\]*)
     |(?P<quote>")
     |(?P<open>[\[({])
     |(?P<close>[\])}])
@@ -156,7 +158,8 @@ _CODE = re.compile(
     |(?P<var>\$(?:[A-Za-z0-9_]+|[\[("])?)
     |(?P<hash>\#)
     |(?P<backslash>\\)
-    |(?P<word>[^ \t\f\v\r\n;"\[\](){}$\\]+)
+    |(?P<end>\Z)
+    )
     """,
     re.VERBOSE,
 )
@@ -305,50 +308,57 @@ class _Scanner:
     def run(self) -> None:
         text = self.text
         length = len(text)
+        stack = self.stack
+        match_code = _CODE.match
         pos = 0
         while pos < length:
-            frame = self.stack[-1]
+            frame = stack[-1]
             if frame.kind == _STRING_FRAME:
                 pos = self.string_step(frame, pos)
+                continue
+
+            # One token per step, with the blanks before it.
+            match = match_code(text, pos)
+            assert match is not None  # `end` matches when nothing else does
+            kind = match.lastgroup
+            start = match.start(kind)  # type: ignore[arg-type]
+            pos = match.end()
+            if start > match.start():
+                frame.word = None
+            if kind == "word":
+                self.on_word(frame, start, match.group(kind))
+            elif kind == "nl":
+                if frame.kind in (_TOP, _BLOCK, _ARRAY):
+                    self.end_command(frame, start)
+                else:
+                    frame.word = None
+            elif kind == "cont":
+                frame.word = None
             else:
-                pos = self.code_step(frame, pos)
+                pos = self.code_token(frame, kind, start, pos)
         self.finish(length)
 
-    def code_step(self, frame: _Frame, pos: int) -> int:
-        text = self.text
-        match = _CODE.match(text, pos)
-        assert match is not None  # the word pattern takes anything else
-        kind = match.lastgroup
-        end = match.end()
-
-        if kind == "ws" or kind == "cont":
-            frame.word = None
-        elif kind == "word":
-            self.on_word(frame, pos, match.group())
-        elif kind == "nl":
-            if frame.kind in (_TOP, _BLOCK, _ARRAY):
-                self.end_command(frame, pos)
-            else:
-                frame.word = None
-        elif kind == "semi":
-            self.end_command(frame, pos)
+    def code_token(self, frame: _Frame, kind: str | None, start: int, end: int) -> int:
+        """Handle the less common tokens; returns where scanning goes on."""
+        if kind == "semi":
+            self.end_command(frame, start)
         elif kind == "quote":
-            self.open_string(frame, pos, as_variable=False)
+            self.open_string(frame, start, as_variable=False)
         elif kind == "open":
-            self.on_open(frame, pos, match.group())
+            self.on_open(frame, start, self.text[start])
         elif kind == "close":
-            self.on_close(frame, pos, match.group())
+            self.on_close(frame, start, self.text[start])
         elif kind == "var":
-            self.on_variable(frame, pos, match.group())
+            self.on_variable(frame, start, self.text[start:end])
         elif kind == "backslash":
             self.problem(
                 "RSC007",
-                pos,
+                start,
                 "a backslash outside a string: it may only end a line to continue it",
             )
-            self.on_word(frame, pos, "\\")
-        else:
-            end = self.on_hash(frame, pos)
+            self.on_word(frame, start, "\\")
+        elif kind == "hash":
+            return self.on_hash(frame, start)
         return end
 
     def on_word(self, frame: _Frame, pos: int, token: str) -> None:
