@@ -325,9 +325,13 @@ class RouterOsApiPeer:
             return [self._shown(self._menus[menu], ident) for ident in self._rows(menu)]
 
     def add_entry(self, menu: str, **fields: str) -> str:
-        """Put a row in ``menu`` as if someone had added it; returns its ``.id``."""
+        """Put a row in ``menu`` as if someone had added it; returns its ``.id``.
+
+        ``on_event="..."`` stands for the property ``on-event``.
+        """
+        properties = {key.replace("_", "-"): value for key, value in fields.items()}
         with self._lock:
-            return self._add(self._menus[menu], {**fields}, owner="admin")
+            return self._add(self._menus[menu], properties, owner="admin")
 
     # -- the protocol ---------------------------------------------------------
 
