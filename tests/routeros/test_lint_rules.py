@@ -293,6 +293,15 @@ def test_commands_in_an_unknown_menu_are_not_reported_again(tree: CommandTree) -
     assert codes(script, schema=tree) == ["RSC401"]
 
 
+@pytest.mark.parametrize("with_tree", [False, True])
+def test_a_menu_followed_by_a_block_runs_the_block_there(
+    with_tree: bool, tree: CommandTree
+) -> None:
+    script = "/ip address {\n  add address=10.0.0.1/24 interface=ether1\n}\n"
+    findings = lint(script, schema=tree if with_tree else None)
+    assert [f.message.split(" runs")[0] for f in findings] == ["/ip address add"]
+
+
 def test_relative_paths_and_parent_menus_resolve(tree: CommandTree) -> None:
     script = "/ip firewall\nfilter print\n.. address print\n"
     assert codes(script, schema=tree) == []

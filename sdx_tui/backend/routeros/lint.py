@@ -43,7 +43,7 @@ Command tree (warning; only with ``schema``)
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -377,7 +377,11 @@ class _Linter:
             if segment in _VERBS:
                 item.is_command = True
                 break
-        if not item.is_command and remaining and path:
+        if (
+            not item.is_command
+            and path
+            and any(word.kind is not WordKind.BLOCK for word in remaining)
+        ):
             # `/tool sniffer quick interface=x`: an unknown verb with arguments.
             item.is_command = True
         item.path = tuple(path)
@@ -606,8 +610,3 @@ def lint(
         except ValueError as error:
             raise InvalidInput(str(error)) from error
     return _Linter(text, version, schema).run()
-
-
-def iter_rules() -> Iterator[Rule]:
-    """Every rule, in code order."""
-    return iter(sorted(RULES.values(), key=lambda rule: rule.code))

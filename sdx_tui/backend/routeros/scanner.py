@@ -233,8 +233,8 @@ class _Frame:
     content_start: int = 0
     owner_word: Word | None = None
     """The word (in the enclosing frame) whose value this frame is."""
-    raw: list[str] = field(default_factory=list)
     after_where: bool = False
+    """A ``where`` word was seen: the rest of the command is a condition."""
 
 
 class _Scanner:
