@@ -248,7 +248,7 @@ class _Scanner:
         top_scope = Scope(ScopeKind.TOP, None)
         self.stack: list[_Frame] = [_Frame(_TOP, "", 0, scope=top_scope)]
 
-    # -- helpers -----------------------------------------------------------
+    # -- building commands -------------------------------------------------
 
     def problem(self, code: str, offset: int, message: str) -> None:
         self.problems.append(Problem(code, offset, message))

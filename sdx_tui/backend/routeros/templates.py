@@ -8,18 +8,18 @@ the declaration or just write ``{{@name}}``.
 
 Kinds, checked before anything is rendered:
 
-========== ==============================================================
-str        any text (the default kind)
-int        a whole number
-bool       yes, no, true or false
-ip         an IPv4 address
-ip-prefix  an IPv4 network, ``192.168.88.0/24``
-ipv6       an IPv6 address
+=========== ==============================================================
+str         any text (the default kind)
+int         a whole number
+bool        yes, no, true or false
+ip          an IPv4 address
+ip-prefix   an IPv4 network, ``192.168.88.0/24``
+ipv6        an IPv6 address
 ipv6-prefix an IPv6 network
-mac        a MAC address, ``AA:BB:CC:DD:EE:FF``
-time       a RouterOS time, ``30s``, ``1h30m``, ``1d``, ``00:05:00``
-name       letters, digits, ``_``, ``.`` and ``-`` (interface names, ...)
-========== ==============================================================
+mac         a MAC address, ``AA:BB:CC:DD:EE:FF``
+time        a RouterOS time, ``30s``, ``1h30m``, ``1d``, ``00:05:00``
+name        letters, digits, ``_``, ``.`` and ``-`` (interface names, ...)
+=========== ==============================================================
 
 A ``str`` value is escaped for RouterOS: inside a quoted string it becomes
 escaped text; elsewhere it becomes a complete quoted string. Other kinds are
