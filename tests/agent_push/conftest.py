@@ -52,15 +52,30 @@ class Result:
 Sdx = Callable[..., Result]
 
 
+class _Stdin(io.StringIO):
+    def __init__(self, terminal: bool) -> None:
+        super().__init__("")
+        self.terminal = terminal
+
+    def isatty(self) -> bool:
+        return self.terminal
+
+
 @pytest.fixture
 def sdx(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> Sdx:
-    """Run `sdx` as the OS user "ada", the desk's first user and so its admin."""
+    """Run `sdx` as the OS user "ada", the desk's first user and so its admin.
+
+    ``terminal=True`` makes standard input look like a terminal.
+    """
     monkeypatch.setenv("LOGNAME", "ada")
 
-    def run(*argv: str) -> Result:
-        monkeypatch.setattr(sys, "stdin", io.StringIO(""))
+    def run(*argv: str, terminal: bool = False) -> Result:
+        monkeypatch.setattr(sys, "stdin", _Stdin(terminal))
         capsys.readouterr()
-        code = main(list(argv))
+        try:
+            code = main(list(argv))
+        except SystemExit as exit_:
+            code = int(exit_.code or 0)
         captured = capsys.readouterr()
         return Result(code, captured.out, captured.err)
 
