@@ -261,6 +261,8 @@ def _session(
     port = port or (API_SSL_PORT if use_ssl else API_PORT)
     where = f"{address}:{port}"
     context = _tls_context(ca_file, where) if use_ssl else None
+    # The plain login is what RouterOS 6.43 and later expect; an older device
+    # answers it with a challenge, which the library then answers in turn.
     pool = routeros_api.RouterOsApiPool(
         address,
         username=username,

@@ -6,6 +6,7 @@ import logging
 import re
 import traceback
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -254,6 +255,19 @@ def test_api_ssl_refuses_a_certificate_it_cannot_trust(
 ) -> None:
     with pytest.raises(DeviceUnreachable, match=r"certificate .* is not trusted"):
         push_agent(**options(tls_device, use_ssl=True))
+
+    assert tls_device.commands() == []
+
+
+def test_a_missing_certificate_file_is_named(
+    tls_device: RouterOsApiPeer, tmp_path: Path
+) -> None:
+    missing = tmp_path / "device.pem"
+
+    with pytest.raises(
+        DeviceUnreachable, match=r"cannot use .*device\.pem .*: No such file"
+    ):
+        push_agent(**options(tls_device, ca_file=str(missing)))
 
     assert tls_device.commands() == []
 
