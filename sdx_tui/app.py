@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
+import logging
 import shutil
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
+from logging import StreamHandler
 from pathlib import Path
 from typing import Protocol
 
@@ -27,11 +30,9 @@ from sdx_tui.backend.db import Database, utcnow
 from sdx_tui.backend.errors import DeskError
 from sdx_tui.backend.identity import (
     Actor,
-    actor_for,
     current_actor,
     current_os_user,
     is_initialised,
-    list_users,
     organisation_name,
 )
 from sdx_tui.backend.models import Role
@@ -62,6 +63,9 @@ SECTIONS: list[Section] = [
     Section("f5", "runs", "Runs", "sdx_tui.screens.dashboard:DashboardScreen"),
 ]
 """Every section, in tab order; the first one opens at start."""
+
+LOG_FILE = "desk.log"
+"""Where log records go while the desk is on screen, in the data directory."""
 
 
 def load_section_screen(section: Section) -> Screen[None]:
@@ -212,7 +216,7 @@ class DeskApp(App[int]):
 
     def _first_run_done(self, actor: Actor | None) -> None:
         if actor is None:
-            self.exit(1)
+            self.exit()
             return
         self.desk.actor = actor
         self.desk.organisation = organisation_name(
@@ -323,20 +327,42 @@ def create_app(
     return DeskApp(desk, runtime=runtime)
 
 
-def _demo_actor(database: Database) -> Actor:
-    # The demo data may not know the OS user; the demo is theirs, so lend them
-    # the first admin.
+@contextmanager
+def logging_to_file(path: Path) -> Iterator[None]:
+    """While the terminal belongs to the desk, log records go to ``path``.
+
+    A record written to the terminal in the middle of a screen would tear it;
+    the root logger's stream handlers are set aside until the block ends.
+    """
+    root = logging.getLogger()
+    streams = [handler for handler in root.handlers if type(handler) is StreamHandler]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    file_handler = logging.FileHandler(path, encoding="utf-8")
+    file_handler.setFormatter(
+        logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+    )
+    for handler in streams:
+        root.removeHandler(handler)
+    root.addHandler(file_handler)
     try:
-        return current_actor(database, "tui")
-    except DeskError:
-        admins = [user for user in list_users(database) if Role.ADMIN in user.role_set]
-        if not admins:
-            raise
-        return actor_for(admins[0], "tui")
+        yield
+    finally:
+        root.removeHandler(file_handler)
+        file_handler.close()
+        for handler in streams:
+            root.addHandler(handler)
 
 
 def run_desk(settings: Settings, *, demo: bool = False) -> int:
-    """Run the desk in the terminal until the person quits; the exit code."""
+    """Run the desk in the terminal until the person quits; the exit code.
+
+    ``demo`` opens a throwaway data directory filled with a demo organisation,
+    removed again on exit. The embedded endpoint runs with the desk unless the
+    settings say devices poll a separate ``sdx serve``. Log records go to
+    ``desk.log`` in the data directory while the desk is on screen.
+    """
+    from sdx_tui.backend.runtime import DeskRuntime
+
     demo_dir: Path | None = None
     if demo:
         demo_dir = Path(tempfile.mkdtemp(prefix="sdx-demo-"))
@@ -344,14 +370,16 @@ def run_desk(settings: Settings, *, demo: bool = False) -> int:
     database = Database.open(settings.effective_database_url)
     try:
         database.upgrade()
-        actor: Actor | None = None
         if demo:
             from sdx_tui.backend.demo import populate_demo
 
             populate_demo(database)
-            actor = _demo_actor(database)
-        app = create_app(settings, database=database, actor=actor)
-        result = app.run()
+        runtime = DeskRuntime(
+            settings, database, serve_endpoint=settings.endpoint.embedded
+        )
+        app = create_app(settings, database=database, runtime=runtime)
+        with logging_to_file(settings.data_dir / LOG_FILE):
+            result = app.run()
         return result if isinstance(result, int) else (app.return_code or 0)
     except DeskError as error:
         print(f"sdx: error: {error}", file=sys.stderr)

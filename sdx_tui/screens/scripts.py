@@ -56,7 +56,7 @@ class ScriptRow:
         """The row of a script loaded with its targets and author."""
         launch = format_in_zone(script.launch_at, script.time_zone) or "—"
         if script.recurrence:
-            launch = f"{launch} ↻ {script.recurrence}"
+            launch = f"{launch} ↻"
         return cls(
             id=script.id,
             status=script.status,
@@ -72,7 +72,7 @@ class ScriptRow:
             str(self.id),
             status_text(self.status, theme_variables),
             _clip(self.description, DESCRIPTION_WIDTH),
-            shorten_list(list(self.targets)),
+            shorten_list(list(self.targets), keep=1),
             self.launch,
             self.author,
         ]
@@ -119,8 +119,8 @@ the highlighted script after asking.
                 prompt="All states",
                 id="status-filter",
             )
-        yield DeskTable(COLUMNS, id="scripts-table")
         yield Static("", id="scripts-empty", classes="empty-state")
+        yield DeskTable(COLUMNS, id="scripts-table")
 
     def on_mount(self) -> None:
         self.query_one(DeskTable).loading = True

@@ -78,7 +78,7 @@ class SiteRow:
             ("Tags", ", ".join(self.tags) or "—"),
             ("Last seen", seen),
             ("Added", format_in_zone(self.created_at, self.time_zone)),
-            ("Token", "only its hash is kept; rotate it to issue a new one"),
+            ("Token", "only its hash is kept"),
         ]
         lines = [Content.styled(self.name, "bold $text-primary"), Content("")]
         lines.extend(
@@ -119,11 +119,11 @@ the desk keeps only its hash. `/` filters by name.
     def compose_body(self) -> ComposeResult:
         with Horizontal(id="sites-filters", classes="filter-bar"):
             yield Input(placeholder="/ filter by name", id="site-filter")
+        yield Static("", id="sites-empty", classes="empty-state")
         with Horizontal(id="sites-body"):
             yield DeskTable(COLUMNS, id="sites-table")
             with VerticalScroll(id="site-details", classes="details-pane"):
                 yield Static("", id="site-details-body")
-        yield Static("", id="sites-empty", classes="empty-state")
 
     def on_mount(self) -> None:
         self.query_one(DeskTable).loading = True

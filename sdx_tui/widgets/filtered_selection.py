@@ -108,6 +108,8 @@ class FilteredSelectionList(Vertical):
         with options.prevent(SelectionList.SelectedChanged):
             options.clear_options()
             options.add_options(self._visible_items(self.filter_text))
+        # Keep a highlight so that space ticks something straight away.
+        options.highlighted = 0 if options.option_count else None
 
     def on_input_changed(self, event: Input.Changed) -> None:
         event.stop()
