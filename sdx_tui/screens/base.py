@@ -58,6 +58,14 @@ class DeskScreen(Screen[ResultT]):
     """The section tab to highlight in the nav bar."""
     HELP_TITLE: ClassVar[str] = ""
     """The title of the F1 help; :attr:`HELP` is its text."""
+    QUIET_REPEATS: ClassVar[frozenset[str]] = frozenset()
+    """Worker groups whose failures toast once, until one of them succeeds."""
+
+    def __init__(
+        self, name: str | None = None, id: str | None = None, classes: str | None = None
+    ) -> None:
+        super().__init__(name=name, id=id, classes=classes)
+        self._failing_groups: set[str] = set()
 
     @property
     def section(self) -> str:
@@ -85,6 +93,15 @@ class DeskScreen(Screen[ResultT]):
         yield from ()
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        group = event.worker.group
+        if group in self.QUIET_REPEATS:
+            # A list that re-reads every few seconds would toast on every tick.
+            if event.state is WorkerState.SUCCESS:
+                self._failing_groups.discard(group)
+            elif event.state is WorkerState.ERROR:
+                if group in self._failing_groups:
+                    return
+                self._failing_groups.add(group)
         report_worker_failure(self, event)
 
 

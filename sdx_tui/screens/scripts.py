@@ -11,7 +11,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.widgets import DataTable, Input, Select, Static
-from textual.worker import Worker, get_current_worker
+from textual.worker import Worker, WorkerState, get_current_worker
 
 from sdx_tui.backend.models import Script, ScriptStatus
 from sdx_tui.backend.scripts import cancel_script, list_scripts
@@ -34,6 +34,7 @@ COLUMNS = [
     ("author", "Author"),
 ]
 DESCRIPTION_WIDTH = 48
+LOAD_GROUP = "load-scripts"
 
 
 def _clip(text: str, width: int) -> str:
@@ -104,6 +105,7 @@ the highlighted script after asking.
         Binding("r", "reload", "Refresh", show=False),
     ]
 
+    QUIET_REPEATS = frozenset({LOAD_GROUP})
     REFRESH_SECONDS = 5.0
     """How often the list re-reads the database (other desks change it too)."""
 
@@ -139,13 +141,17 @@ the highlighted script after asking.
         statuses = [status] if isinstance(status, ScriptStatus) else None
         self.load_scripts(statuses, self.query_one("#script-filter", Input).value)
 
-    @work(thread=True, exclusive=True, group="load-scripts", exit_on_error=False)
+    @work(thread=True, exclusive=True, group=LOAD_GROUP, exit_on_error=False)
     def load_scripts(self, statuses: list[ScriptStatus] | None, search: str) -> None:
         """Read the list in a thread and hand the rows to the UI."""
         worker = get_current_worker()
         scripts = list_scripts(self.desk.database, statuses=statuses, search=search)
         rows = [ScriptRow.of(script) for script in scripts]
         self.app.call_from_thread(self._show_rows, worker, rows)
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.worker.group == LOAD_GROUP and event.state is WorkerState.ERROR:
+            self.query_one(DeskTable).loading = False
 
     def _show_rows(self, worker: Worker[None], rows: list[ScriptRow]) -> None:
         # A newer load may have started since this one read the database.

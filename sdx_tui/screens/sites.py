@@ -12,7 +12,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
 from textual.widgets import Button, DataTable, Input, Label, Select, Static
-from textual.worker import Worker, get_current_worker
+from textual.worker import Worker, WorkerState, get_current_worker
 
 from sdx_tui.backend.errors import DeskError
 from sdx_tui.backend.models import Role, Site
@@ -22,6 +22,7 @@ from sdx_tui.screens.base import DeskModal, DeskScreen
 from sdx_tui.widgets.desk_table import DeskTable
 from sdx_tui.widgets.humanize import ago
 
+LOAD_GROUP = "load-sites"
 COLUMNS = [
     ("name", "Site"),
     ("version", "RouterOS"),
@@ -108,6 +109,7 @@ the desk keeps only its hash. `/` filters by name.
         Binding("r", "reload", "Refresh", show=False),
     ]
 
+    QUIET_REPEATS = frozenset({LOAD_GROUP})
     REFRESH_SECONDS = 10.0
     """How often the list re-reads the database ("last seen" moves on)."""
 
@@ -140,7 +142,7 @@ the desk keeps only its hash. `/` filters by name.
     def action_reload(self) -> None:
         self.load_sites(self.query_one("#site-filter", Input).value)
 
-    @work(thread=True, exclusive=True, group="load-sites", exit_on_error=False)
+    @work(thread=True, exclusive=True, group=LOAD_GROUP, exit_on_error=False)
     def load_sites(self, search: str) -> None:
         """Read the sites in a thread and hand the rows to the UI."""
         worker = get_current_worker()
@@ -148,6 +150,10 @@ the desk keeps only its hash. `/` filters by name.
             SiteRow.of(site) for site in list_sites(self.desk.database, search=search)
         ]
         self.app.call_from_thread(self._show_rows, worker, rows)
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.worker.group == LOAD_GROUP and event.state is WorkerState.ERROR:
+            self.query_one(DeskTable).loading = False
 
     def _show_rows(self, worker: Worker[None], rows: list[SiteRow]) -> None:
         if worker.is_cancelled:

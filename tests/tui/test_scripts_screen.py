@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from textual.pilot import Pilot
@@ -10,6 +11,7 @@ from textual.widgets import Input, Select, SelectionList, Static, Switch, TextAr
 from textual.widgets.select import InvalidSelectValueError
 
 from sdx_tui.app import DeskApp
+from sdx_tui.backend.db import Database
 from sdx_tui.backend.models import ScriptStatus
 from sdx_tui.backend.scripts import get_script, list_scripts
 from sdx_tui.screens.confirm import ConfirmScreen
@@ -278,3 +280,26 @@ async def test_j_and_k_move_and_a_click_opens(make_app: AppFactory) -> None:
         await pilot.click(DeskTable, offset=(5, 3))
         await wait_until(pilot, lambda: isinstance(app.screen, ScriptEditorScreen))
         assert app.screen.script_id == 4
+
+
+async def test_a_failing_list_says_so_once(
+    make_app: AppFactory, tmp_path: Path
+) -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        working = app.desk.database
+        # A database without the desk's tables fails every read.
+        app.desk.database = Database.open(f"sqlite:///{tmp_path / 'bare.db'}")
+        try:
+            for _ in range(3):
+                await pilot.press("r")
+                await settle(pilot)
+        finally:
+            app.desk.database.dispose()
+            app.desk.database = working
+
+        toasts = [n.message for n in app._notifications if "no such table" in n.message]
+        assert len(toasts) == 1
+        assert table(app).row_count == 6
+        assert not table(app).loading
