@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import ClassVar
-from zoneinfo import ZoneInfo
 
+from rich.style import Style
 from rich.text import Text
-from textual.app import ComposeResult
+from textual.app import ComposeResult, RenderResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal
-from textual.widgets import Label, ListItem, ListView, ProgressBar, Static
+from textual.color import Color
+from textual.reactive import reactive
+from textual.widget import Widget
+from textual.widgets import ListItem, ListView, Static
 
 from sdx_tui.backend.db import Database
 from sdx_tui.backend.models import OutcomeStatus
 from sdx_tui.backend.monitoring import RunSummary, runs_overview
-from sdx_tui.screens.run_actions import RunActionsScreen
+from sdx_tui.screens.run_actions import LiveState, RunActionsScreen
 from sdx_tui.screens.run_detail import RunDetailScreen
 from sdx_tui.widgets.status_badge import status_text
 
@@ -45,40 +48,106 @@ def counts_heading() -> str:
     return " ".join(heading for _, heading in COUNTED)
 
 
+RUN_WIDTH, KIND_WIDTH, STATUS_WIDTH, BAR_WIDTH = 7, 7, 13, 16
+FIXED_WIDTH = RUN_WIDTH + KIND_WIDTH + STATUS_WIDTH + len(counts_heading()) + 8
+"""Every column but the script's, with the gaps and the percentage."""
+
+
+def _cell(text: str | Text, width: int) -> Text:
+    cell = Text(text) if isinstance(text, str) else text.copy()
+    cell.truncate(width, overflow="ellipsis", pad=True)
+    return cell
+
+
+def _colour(theme: Mapping[str, str], name: str) -> Style:
+    raw = theme.get(name, "")
+    return Style(color=Color.parse(raw).rich_color) if raw else Style()
+
+
+def progress_text(done: int, total: int, width: int, theme: Mapping[str, str]) -> Text:
+    """A bar of ``width`` cells and the percentage, in the theme's colours."""
+    fraction = done / total if total else 1.0
+    filled = fraction * width
+    whole = int(filled)
+    colour = "success" if fraction >= 1 else "primary"
+    bar = Text("━" * whole, style=_colour(theme, colour))
+    if whole < width:
+        if filled - whole >= 0.5:
+            bar.append("╸", style=_colour(theme, colour))
+            whole += 1
+        bar.append("━" * (width - whole), style=_colour(theme, "panel-lighten-2"))
+    bar.append(f"{int(fraction * 100):>4}%")
+    return bar
+
+
+def run_line(summary: RunSummary, width: int, theme: Mapping[str, str]) -> Text:
+    """One run as a single line of columns, fitted to ``width`` cells."""
+    script = max(8, width - FIXED_WIDTH - BAR_WIDTH)
+    return Text.assemble(
+        _cell(f"#{summary.run_id}", RUN_WIDTH),
+        _cell(summary.kind.value, KIND_WIDTH),
+        _cell(summary.description, script),
+        " ",
+        _cell(status_text(summary.status, theme), STATUS_WIDTH),
+        counts_text(summary),
+        "  ",
+        progress_text(summary.settled, summary.total, BAR_WIDTH, theme),
+    )
+
+
+def heading_line(width: int) -> Text:
+    """The column headings, aligned with :func:`run_line`."""
+    script = max(8, width - FIXED_WIDTH - BAR_WIDTH)
+    return Text.assemble(
+        _cell("Run", RUN_WIDTH),
+        _cell("Kind", KIND_WIDTH),
+        _cell("Script", script),
+        " ",
+        _cell("Status", STATUS_WIDTH),
+        counts_heading(),
+        "  ",
+        "Progress",
+    )
+
+
+class RunLine(Widget):
+    """The line of one run; a new summary repaints this line and nothing else."""
+
+    summary: reactive[RunSummary | None] = reactive(None)
+    """The run shown."""
+
+    def __init__(self, summary: RunSummary) -> None:
+        super().__init__(classes="run-line")
+        self.set_reactive(RunLine.summary, summary)
+
+    def render(self) -> RenderResult:
+        if self.summary is None:
+            return ""
+        return run_line(self.summary, self.size.width, self.app.theme_variables)
+
+
+class RunHeading(Widget):
+    """The headings above the run lines."""
+
+    def render(self) -> RenderResult:
+        return heading_line(self.size.width)
+
+
 class RunItem(ListItem):
-    """One run on the dashboard: what, its state, its counts and its progress."""
+    """One run on the dashboard, as one line."""
 
     def __init__(self, summary: RunSummary) -> None:
         super().__init__(id=f"run-{summary.run_id}", classes="run-item")
         self.summary = summary
 
     def compose(self) -> ComposeResult:
-        with Horizontal(classes="run-row"):
-            yield Label(f"#{self.summary.run_id}", classes="col-run")
-            yield Label(self.summary.kind.value, classes="col-kind")
-            yield Label(self.summary.description, classes="col-script", markup=False)
-            yield Label(classes="col-status")
-            yield Label(classes="col-counts")
-            yield ProgressBar(show_eta=False, classes="col-progress")
-
-    def on_mount(self) -> None:
-        self._paint()
+        yield RunLine(self.summary)
 
     def update_summary(self, summary: RunSummary) -> None:
-        """Show ``summary``; the widgets repaint only if it differs."""
+        """Show ``summary``; nothing is repainted if it equals the one shown."""
         if summary != self.summary:
             self.summary = summary
-            self._paint()
-
-    def _paint(self) -> None:
-        summary = self.summary
-        self.query_one(".col-status", Label).update(
-            status_text(summary.status, self.app.theme_variables)
-        )
-        self.query_one(".col-counts", Label).update(counts_text(summary))
-        self.query_one(ProgressBar).update(
-            total=summary.total, progress=summary.settled
-        )
+            self.query_one(RunLine).summary = summary
 
 
 class DashboardScreen(RunActionsScreen):
@@ -108,14 +177,8 @@ database twice a second; only the runs that changed are repainted.
         self._summaries: dict[int, RunSummary] = {}
 
     def compose_body(self) -> ComposeResult:
-        yield Static(id="runs-state", classes="live-state")
-        with Horizontal(id="runs-heading", classes="run-row"):
-            yield Label("Run", classes="col-run")
-            yield Label("Kind", classes="col-kind")
-            yield Label("Script", classes="col-script")
-            yield Label("Status", classes="col-status")
-            yield Label(counts_heading(), classes="col-counts")
-            yield Label("Progress", classes="col-progress")
+        yield LiveState(id="runs-state")
+        yield RunHeading(id="runs-heading")
         yield ListView(id="runs")
         yield Static(
             "No runs yet. A launch, a test or a retry shows up here as it starts.",
@@ -151,9 +214,10 @@ database twice a second; only the runs that changed are repainted.
         self._summaries = fresh
 
         self._keep_highlight(runs, chosen, len(data))
-        self.query_one("#runs-empty").display = not data
-        runs.display = bool(data)
-        self._show_state()
+        empty = self.query_one("#runs-empty")
+        if empty.display != (not data):
+            empty.display = not data
+            runs.display = bool(data)
         self.refresh_run_keys()
 
     def _items(self) -> list[RunItem]:
@@ -170,22 +234,8 @@ database twice a second; only the runs that changed are repainted.
         # Items are ordered newest first, and run ids only grow.
         runs.index = sorted(self._summaries, reverse=True).index(chosen.run_id)
 
-    def _show_state(self) -> None:
-        now = self.desk.now().astimezone(self._zone()).strftime("%H:%M:%S")
-        state = "paused" if self.paused else "live"
-        text = Text.assemble(
-            ("● " if not self.paused else "‖ ", "bold"),
-            f"{state} · read at {now} · {len(self._summaries)} run(s)",
-        )
-        self.query_one("#runs-state", Static).update(text)
-
-    def _zone(self) -> ZoneInfo:
-        return ZoneInfo(self.desk.settings.time_zone)
-
-    def watch_paused(self) -> None:
-        super().watch_paused()
-        if self.is_mounted:
-            self._show_state()
+    def describe(self) -> str:
+        return f"{len(self._summaries)} run(s)"
 
     def current_run(self) -> RunSummary | None:
         item = self.query_one("#runs", ListView).highlighted_child

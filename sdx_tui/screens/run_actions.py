@@ -9,11 +9,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import partial
 from typing import Any, ClassVar
+from zoneinfo import ZoneInfo
 
 from textual import events
+from textual.app import RenderResult
 from textual.binding import Binding, BindingType
 from textual.reactive import reactive
 from textual.timer import Timer
+from textual.widget import Widget
 from textual.worker import Worker, WorkerState
 
 from sdx_tui.backend import launch
@@ -31,6 +34,19 @@ REFRESH_WORKER = "refresh"
 ACTION_WORKER = "run-action"
 
 RUN_KEYS = ("run_test", "launch_now", "cancel_run", "retry_failed")
+
+
+class LiveState(Widget):
+    """One line: live or paused, when the screen last read, and what it shows.
+
+    It repaints alone: a Static would re-lay out the whole screen on each read.
+    """
+
+    text: reactive[str] = reactive("")
+    """What the line says."""
+
+    def render(self) -> RenderResult:
+        return self.text
 
 
 class LiveScreen(DeskScreen[None]):
@@ -64,6 +80,22 @@ class LiveScreen(DeskScreen[None]):
     def show(self, data: Any) -> None:
         """Paint what :meth:`load` read; only what changed should be repainted."""
         raise NotImplementedError
+
+    def describe(self) -> str:
+        """What the state line says about the data shown."""
+        return ""
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """The zone the desk shows times in."""
+        return ZoneInfo(self.desk.settings.time_zone)
+
+    def show_state(self) -> None:
+        """Say on the state line whether the screen is live, and when it read."""
+        state = "‖ paused" if self.paused else "● live"
+        now = self.desk.now().astimezone(self.zone).strftime("%H:%M:%S")
+        parts = [state, f"read at {now}", self.describe()]
+        self.query_one(LiveState).text = " · ".join(part for part in parts if part)
 
     def on_mount(self) -> None:
         self._timer = self.set_interval(REFRESH_SECONDS, self._tick)
@@ -106,6 +138,8 @@ class LiveScreen(DeskScreen[None]):
 
     def watch_paused(self) -> None:
         self.refresh_bindings()
+        if self.is_mounted:
+            self.show_state()
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         # Textual also calls DeskScreen's handler, which toasts every failure;
@@ -116,6 +150,7 @@ class LiveScreen(DeskScreen[None]):
         if event.state is WorkerState.SUCCESS:
             self._refresh_failed = False
             self.show(event.worker.result)
+            self.show_state()
         elif event.state is WorkerState.ERROR and not self._refresh_failed:
             # One toast when reading starts to fail, not one per tick.
             self._refresh_failed = True
@@ -146,6 +181,10 @@ class RunActionsScreen(LiveScreen):
         ),
     ]
 
+    def __init__(self) -> None:
+        super().__init__()
+        self._keys_for: RunSummary | None = None
+
     def current_run(self) -> RunSummary | None:
         """The run the keys act on."""
         raise NotImplementedError
@@ -162,8 +201,14 @@ class RunActionsScreen(LiveScreen):
         return allowed(action, run)
 
     def refresh_run_keys(self) -> None:
-        """Call when the current run or its counts changed."""
-        self.refresh_bindings()
+        """Update the footer if the current run changed since it was drawn.
+
+        Redrawing the footer re-lays out the screen, so it is not done per read.
+        """
+        run = self.current_run()
+        if run != self._keys_for:
+            self._keys_for = run
+            self.refresh_bindings()
 
     def action_run_test(self) -> None:
         run, actor = self.current_run(), self.desk.actor

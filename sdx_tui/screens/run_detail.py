@@ -13,7 +13,7 @@ from textual.widgets import Input, ProgressBar, Static
 from sdx_tui.backend.db import Database
 from sdx_tui.backend.models import OutcomeStatus
 from sdx_tui.backend.monitoring import OutcomeFeed, OutcomeRow, RunSummary, run_summary
-from sdx_tui.screens.run_actions import RunActionsScreen
+from sdx_tui.screens.run_actions import LiveState, RunActionsScreen
 from sdx_tui.screens.site_log import SiteLogScreen
 from sdx_tui.widgets.outcome_table import OutcomeTable, SortKey
 from sdx_tui.widgets.status_badge import StatusBadge, status_label
@@ -77,7 +77,7 @@ tens of thousands of sites; changes are read twice a second.
         with Horizontal(id="run-progress"):
             yield Static(id="run-counts")
             yield ProgressBar(show_eta=False, id="run-bar")
-        yield Static(id="run-state", classes="live-state")
+        yield LiveState(id="run-state")
         yield OutcomeTable(id="outcomes", time_zone=self.desk.settings.time_zone)
         yield Input(
             placeholder="Filter sites by name, state or error",
@@ -108,7 +108,6 @@ tens of thousands of sites; changes are read twice a second.
             self._summary = data.summary
             self._show_summary(data.summary)
             self.refresh_run_keys()
-        self._show_state()
 
     def _show_summary(self, summary: RunSummary) -> None:
         self.query_one("#run-title", Static).update(
@@ -121,21 +120,13 @@ tens of thousands of sites; changes are read twice a second.
             total=summary.total, progress=summary.settled
         )
 
-    def _show_state(self) -> None:
+    def describe(self) -> str:
         table = self._table
-        now = self.desk.now().astimezone(table.zone).strftime("%H:%M:%S")
-        state = "‖ paused" if self.paused else "● live"
-        shown = f"{len(table.shown)} of {table.row_count} shown"
         order = "descending" if table.sort_reverse else "ascending"
-        self.query_one("#run-state", Static).update(
-            f"{state} · read at {now} · {shown} · sorted by "
-            f"{table.sort_key.value}, {order}"
+        return (
+            f"{len(table.shown)} of {table.row_count} shown · "
+            f"sorted by {table.sort_key.value}, {order}"
         )
-
-    def watch_paused(self) -> None:
-        super().watch_paused()
-        if self.is_mounted:
-            self._show_state()
 
     def current_run(self) -> RunSummary | None:
         return self._summary
@@ -169,7 +160,7 @@ tens of thousands of sites; changes are read twice a second.
     def on_input_changed(self, event: Input.Changed) -> None:
         if event.input.id == "site-filter":
             self._table.filter_text = event.value
-            self._show_state()
+            self.show_state()
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         if event.input.id == "site-filter":
@@ -180,11 +171,11 @@ tens of thousands of sites; changes are read twice a second.
         table.sort_key = SORT_CYCLE[
             (SORT_CYCLE.index(table.sort_key) + 1) % len(SORT_CYCLE)
         ]
-        self._show_state()
+        self.show_state()
 
     def action_reverse_sort(self) -> None:
         self._table.sort_reverse = not self._table.sort_reverse
-        self._show_state()
+        self.show_state()
 
     def on_outcome_table_site_chosen(self, event: OutcomeTable.SiteChosen) -> None:
         self.app.push_screen(SiteLogScreen(event.row.site_id, run_id=self.run_id))

@@ -23,7 +23,7 @@ from sdx_tui.backend.monitoring import (
     site_name,
 )
 from sdx_tui.backend.routeros.lexer import RouterOSLexer
-from sdx_tui.screens.run_actions import LiveScreen
+from sdx_tui.screens.run_actions import LiveScreen, LiveState
 from sdx_tui.widgets.status_badge import StatusBadge
 
 EVENT_WIDTH = 10
@@ -93,12 +93,14 @@ output the device sent back is shown below, highlighted as RouterOS text.
         self._feed: SiteLogFeed | None = None
         self._outcome: OutcomeDetail | None = None
         self._name = ""
+        self._entries = 0
 
     def compose_body(self) -> ComposeResult:
         with Horizontal(id="log-head"):
             yield Static(f"Site {self.site_id}", id="log-title", markup=False)
             yield StatusBadge(id="log-status")
         yield Static(id="log-facts")
+        yield LiveState(id="log-state")
         with Vertical(id="log-panes"):
             yield RichLog(id="log-events", wrap=False, auto_scroll=True)
             yield RichLog(id="log-output", wrap=False, auto_scroll=False)
@@ -119,8 +121,11 @@ output the device sent back is shown below, highlighted as RouterOS text.
         name = self._name or site_name(database, self.site_id)
         return SiteLogUpdate(name, self._feed.poll(), outcome)
 
+    def describe(self) -> str:
+        return f"{self._entries} event(s)"
+
     def show(self, data: SiteLogUpdate) -> None:
-        zone = ZoneInfo(self.desk.settings.time_zone)
+        zone = self.zone
         if data.site_name != self._name:
             self._name = data.site_name
             run = f" · run {self.run_id}" if self.run_id is not None else ""
@@ -128,6 +133,7 @@ output the device sent back is shown below, highlighted as RouterOS text.
         events = self.query_one("#log-events", RichLog)
         for entry in data.entries:
             events.write(entry_text(entry, zone))
+        self._entries += len(data.entries)
         if data.outcome is not None and data.outcome != self._outcome:
             self._show_outcome(data.outcome, zone)
         self._outcome = data.outcome

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from sqlalchemy import update
-from textual.widgets import ProgressBar, RichLog
+from textual.widgets import RichLog
 
 from sdx_tui.app import DeskApp
 from sdx_tui.backend.models import (
@@ -16,7 +16,7 @@ from sdx_tui.backend.models import (
     ScriptStatus,
 )
 from sdx_tui.screens.confirm import ConfirmScreen
-from sdx_tui.screens.dashboard import DashboardScreen, RunItem
+from sdx_tui.screens.dashboard import DashboardScreen, RunItem, RunLine
 from sdx_tui.screens.site_log import SiteLogScreen
 from sdx_tui.widgets.outcome_table import OutcomeTable, SortKey
 from tests.conftest import Desk
@@ -60,7 +60,8 @@ async def test_dashboard_follows_changes_and_repaints_only_changed_runs(
             lambda: shown[first].summary.count(O.COMPLETED) == 3,
             "the first run shows three completed sites",
         )
-        assert shown[first].query_one(ProgressBar).percentage == 0.75
+        line = shown[first].query_one(RunLine)
+        assert str(line.render()).endswith(" 75%")
         assert shown[second].summary is untouched
 
         # A new run goes on top; the highlight stays on the run it was on.
