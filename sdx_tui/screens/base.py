@@ -14,6 +14,7 @@ from textual.worker import Worker, WorkerState
 
 from sdx_tui.backend.errors import DeskError, PermissionDenied
 from sdx_tui.backend.identity import Actor
+from sdx_tui.backend.timezones import known_time_zones
 from sdx_tui.widgets.nav_bar import NavBar
 
 if TYPE_CHECKING:
@@ -35,6 +36,12 @@ def actor_of(node: DOMNode) -> Actor:
     if actor is None:
         raise PermissionDenied("nobody is signed in to the desk yet")
     return actor
+
+
+def time_zone_choices(preferred: str) -> tuple[list[tuple[str, str]], str]:
+    """Options for a time-zone Select, and ``preferred`` if it is one, else UTC."""
+    zones = known_time_zones()
+    return [(zone, zone) for zone in zones], preferred if preferred in zones else "UTC"
 
 
 def report_worker_failure(node: Widget, event: Worker.StateChanged) -> None:

@@ -22,8 +22,8 @@ from sdx_tui.backend.scripts import (
     get_script,
 )
 from sdx_tui.backend.sites import list_sites
-from sdx_tui.backend.timezones import in_zone, known_time_zones, parse_launch_at
-from sdx_tui.screens.base import DeskScreen
+from sdx_tui.backend.timezones import in_zone, parse_launch_at
+from sdx_tui.screens.base import DeskScreen, time_zone_choices
 from sdx_tui.screens.confirm import ConfirmScreen
 from sdx_tui.widgets.filtered_selection import FilteredSelectionList
 from sdx_tui.widgets.status_badge import StatusBadge
@@ -123,7 +123,7 @@ the form and nothing you typed is lost.
         )
 
     def compose_body(self) -> ComposeResult:
-        zone_options = [(zone, zone) for zone in known_time_zones()]
+        zone_options, zone = time_zone_choices(self.desk.settings.time_zone)
         with Horizontal(id="editor-title-bar"):
             yield Static(self._title(None), id="editor-title")
             yield StatusBadge(id="editor-status")
@@ -154,7 +154,7 @@ the form and nothing you typed is lost.
                     yield Select[str](
                         zone_options,
                         allow_blank=False,
-                        value=self.desk.settings.time_zone,
+                        value=zone,
                         id="script-time-zone",
                     )
                 with Vertical(classes="field", id="recurrence-field"):
@@ -185,9 +185,8 @@ the form and nothing you typed is lost.
             for site in list_sites(database)
         ]
         if self.script_id is None:
-            loaded = LoadedScript(
-                sites, EditorForm(time_zone=self.desk.settings.time_zone), None, 0
-            )
+            _, zone = time_zone_choices(self.desk.settings.time_zone)
+            loaded = LoadedScript(sites, EditorForm(time_zone=zone), None, 0)
         else:
             script = get_script(database, self.script_id)
             loaded = LoadedScript(

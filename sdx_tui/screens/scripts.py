@@ -177,7 +177,8 @@ the highlighted script after asking.
 
     def highlighted(self) -> ScriptRow | None:
         """The row under the cursor."""
-        key = self.query_one(DeskTable).current_key
+        tables = self.query(DeskTable)
+        key = tables.first().current_key if tables else None
         return self._rows.get(key) if key is not None else None
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -185,7 +186,9 @@ the highlighted script after asking.
             row = self.highlighted()
             return row is not None and row.status in CANCELLABLE
         if action == "leave_filter":
-            return self.focused is self.query_one("#script-filter")
+            return (
+                isinstance(self.focused, Input) and self.focused.id == "script-filter"
+            )
         return True
 
     @on(DataTable.RowHighlighted)

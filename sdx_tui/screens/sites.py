@@ -17,8 +17,8 @@ from textual.worker import Worker, WorkerState, get_current_worker
 from sdx_tui.backend.errors import DeskError
 from sdx_tui.backend.models import Role, Site
 from sdx_tui.backend.sites import add_site, list_sites
-from sdx_tui.backend.timezones import format_in_zone, known_time_zones
-from sdx_tui.screens.base import DeskModal, DeskScreen
+from sdx_tui.backend.timezones import format_in_zone
+from sdx_tui.screens.base import DeskModal, DeskScreen, time_zone_choices
 from sdx_tui.widgets.desk_table import DeskTable
 from sdx_tui.widgets.humanize import ago
 
@@ -177,7 +177,8 @@ the desk keeps only its hash. `/` filters by name.
 
     def highlighted(self) -> SiteRow | None:
         """The site under the cursor."""
-        key = self.query_one(DeskTable).current_key
+        tables = self.query(DeskTable)
+        key = tables.first().current_key if tables else None
         return self._rows.get(key) if key is not None else None
 
     @on(DataTable.RowHighlighted)
@@ -191,7 +192,7 @@ the desk keeps only its hash. `/` filters by name.
         if action == "add_site":
             return self.actor.has(Role.ADMIN)
         if action == "leave_filter":
-            return self.focused is self.query_one("#site-filter")
+            return isinstance(self.focused, Input) and self.focused.id == "site-filter"
         return True
 
     def action_add_site(self) -> None:
@@ -240,7 +241,7 @@ stored; a lost token is replaced with `sdx site rotate-token`.
         self._token = ""
 
     def compose(self) -> ComposeResult:
-        zones = [(zone, zone) for zone in known_time_zones()]
+        zones, zone = time_zone_choices(self.desk.settings.time_zone)
         with Vertical(id="add-site", classes="dialog"):
             yield Static("Add site", classes="dialog-title")
             with Vertical(id="add-site-form"):
@@ -257,7 +258,7 @@ stored; a lost token is replaced with `sdx site rotate-token`.
                         yield Select[str](
                             zones,
                             allow_blank=False,
-                            value=self.desk.settings.time_zone,
+                            value=zone,
                             id="site-time-zone",
                         )
                 yield Label("Tags (comma separated)", classes="field-label")

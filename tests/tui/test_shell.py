@@ -23,6 +23,9 @@ from sdx_tui.app import (
 )
 from sdx_tui.backend.db import Database
 from sdx_tui.backend.identity import initialise, is_initialised, list_users
+from sdx_tui.backend.models import Role
+from sdx_tui.backend.runtime import DeskRuntime
+from sdx_tui.backend.sites import list_sites
 from sdx_tui.config import Settings
 from sdx_tui.screens.base import UnavailableScreen
 from sdx_tui.screens.first_run import FirstRunScreen
@@ -297,3 +300,28 @@ def test_log_records_go_to_a_file_while_the_desk_is_on_screen(
 
     assert "WARNING sdx_tui.example: a token was refused" in log_file.read_text()
     assert "refused" not in capsys.readouterr().err
+
+
+def test_run_desk_demo_opens_a_throwaway_desk(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen: dict[str, Any] = {}
+
+    def look_instead_of_running(app: DeskApp, **options: Any) -> int:
+        seen["sites"] = len(list_sites(app.desk.database))
+        seen["data_dir"] = app.desk.settings.data_dir
+        seen["runtime"] = app.runtime
+        seen["actor"] = app.desk.actor
+        return 0
+
+    # The terminal is not ours in a test: look at what run_desk built instead.
+    monkeypatch.setattr(DeskApp, "run", look_instead_of_running)
+    assert run_desk(settings, demo=True) == 0
+
+    assert seen["sites"] >= 12
+    assert seen["data_dir"] != settings.data_dir
+    assert not seen["data_dir"].exists()
+    assert isinstance(seen["runtime"], DeskRuntime)
+    assert seen["runtime"].serve_endpoint
+    assert seen["actor"] is not None and seen["actor"].has(Role.ADMIN)
+    assert not (settings.data_dir / "sdx.db").exists()
