@@ -17,7 +17,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
-from logging import StreamHandler
 from pathlib import Path
 from typing import Protocol
 
@@ -335,7 +334,9 @@ def logging_to_file(path: Path) -> Iterator[None]:
     the root logger's stream handlers are set aside until the block ends.
     """
     root = logging.getLogger()
-    streams = [handler for handler in root.handlers if type(handler) is StreamHandler]
+    streams = [
+        handler for handler in root.handlers if type(handler) is logging.StreamHandler
+    ]
     path.parent.mkdir(parents=True, exist_ok=True)
     file_handler = logging.FileHandler(path, encoding="utf-8")
     file_handler.setFormatter(
