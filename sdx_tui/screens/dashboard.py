@@ -150,6 +150,16 @@ class RunItem(ListItem):
             self.query_one(RunLine).summary = summary
 
 
+class RunList(ListView):
+    """The runs, newest first; ``enter`` or a click opens one."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", "select_cursor", "Open", tooltip="Show the run's sites"),
+        Binding("j", "cursor_down", "Down", show=False),
+        Binding("k", "cursor_up", "Up", show=False),
+    ]
+
+
 class DashboardScreen(RunActionsScreen):
     """Recent runs, newest first, with counts per state and a progress bar each."""
 
@@ -161,16 +171,12 @@ Every recent launch, test and retry, newest first, with how many of its sites
 are pending, delivered, completed, failed and timed out. The list reads the
 database twice a second; only the runs that changed are repainted.
 
-- `enter` opens the run's site table.
+- `enter` (or a click) opens the run's site table; `j` and `k` move too.
 - `p` pauses live updates, `r` reads again now.
 - `t` runs the script on its test site, `l` launches a scheduled script now,
   `x` cancels a running run, `R` retries its failed sites as a new run. Each
   asks first.
 """
-
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("enter", "open_run", "Open", id="open-run", show=False),
-    ]
 
     def __init__(self) -> None:
         super().__init__()
@@ -179,7 +185,7 @@ database twice a second; only the runs that changed are repainted.
     def compose_body(self) -> ComposeResult:
         yield LiveState(id="runs-state")
         yield RunHeading(id="runs-heading")
-        yield ListView(id="runs")
+        yield RunList(id="runs")
         yield Static(
             "No runs yet. A launch, a test or a retry shows up here as it starts.",
             id="runs-empty",
@@ -247,11 +253,6 @@ database twice a second; only the runs that changed are repainted.
     def on_list_view_selected(self, event: ListView.Selected) -> None:
         if isinstance(event.item, RunItem):
             self._open(event.item.summary)
-
-    def action_open_run(self) -> None:
-        run = self.current_run()
-        if run is not None:
-            self._open(run)
 
     def _open(self, run: RunSummary) -> None:
         self.app.push_screen(RunDetailScreen(run.run_id))

@@ -251,11 +251,15 @@ async def test_footer_offers_only_the_keys_that_can_run(
         screen = await open_dashboard(pilot, runs=2)
         # The running test without a test site: only cancel.
         assert offered(screen) & RUN_KEYS == {"cancel_run"}
-        await pilot.press("down")
+        await pilot.press("j")
         # A completed launch with nothing failed: nothing to do.
         assert offered(screen) & RUN_KEYS == set()
-        assert {"toggle_pause", "refresh"} <= offered(screen)
-        assert test > done
+        assert {"toggle_pause", "refresh", "select_cursor"} <= offered(screen)
+        current = screen.current_run()
+        assert current is not None and current.run_id == done
+        await pilot.press("k")
+        current = screen.current_run()
+        assert current is not None and current.run_id == test
 
 
 async def test_a_refused_act_shows_a_toast(
