@@ -192,6 +192,7 @@ database twice a second; only the runs that changed are repainted.
         )
 
     def on_mount(self) -> None:
+        self.query_one("#runs-empty").display = False
         self.query_one("#runs", ListView).focus()
 
     def load(self, database: Database) -> list[RunSummary]:
@@ -220,10 +221,11 @@ database twice a second; only the runs that changed are repainted.
         self._summaries = fresh
 
         self._keep_highlight(runs, chosen, len(data))
-        empty = self.query_one("#runs-empty")
-        if empty.display != (not data):
-            empty.display = not data
+        if runs.display != bool(data):
             runs.display = bool(data)
+            self.query_one("#runs-empty").display = not data
+            if data:
+                runs.focus()
         self.refresh_run_keys()
 
     def _items(self) -> list[RunItem]:

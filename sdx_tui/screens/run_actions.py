@@ -137,7 +137,6 @@ class LiveScreen(DeskScreen[None]):
         self.reload()
 
     def watch_paused(self) -> None:
-        self.refresh_bindings()
         if self.is_mounted:
             self.show_state()
 
@@ -190,8 +189,6 @@ class RunActionsScreen(LiveScreen):
         raise NotImplementedError
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "toggle_pause":
-            return True
         if action not in RUN_KEYS:
             return super().check_action(action, parameters)
         actor = self.desk.actor
@@ -312,8 +309,8 @@ class RunActionsScreen(LiveScreen):
 
         self.run_worker(
             work,
-            name="run-action",
-            group="run-action",
+            name=ACTION_WORKER,
+            group=ACTION_WORKER,
             thread=True,
             exit_on_error=False,
         )

@@ -7,10 +7,12 @@ from datetime import datetime
 from typing import ClassVar
 from zoneinfo import ZoneInfo
 
+from rich.style import Style
 from rich.syntax import Syntax
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
+from textual.color import Color
 from textual.containers import Horizontal, Vertical
 from textual.widgets import RichLog, Static
 
@@ -157,8 +159,8 @@ output the device sent back is shown below, highlighted as RouterOS text.
             if outcome.output:
                 output.write(highlight(outcome.output.rstrip("\n"), dark=dark))
             if outcome.error:
-                colour = self.app.theme_variables.get("error", "red")
-                output.write(Text(outcome.error, style=f"bold {colour}"))
+                colour = Color.parse(self.app.theme_variables["error"]).rich_color
+                output.write(Text(outcome.error, style=Style(bold=True, color=colour)))
             if not outcome.output and not outcome.error:
                 output.write(Text("No output yet.", style="dim italic"))
 

@@ -80,6 +80,33 @@ async def test_dashboard_follows_changes_and_repaints_only_changed_runs(
         assert current is not None and current.run_id == first
 
 
+async def test_an_empty_desk_says_so_until_a_run_starts(
+    sqlite_desk: Desk, make_app: AppFactory
+) -> None:
+    db = sqlite_desk.db
+    sites = add_sites(db, sqlite_desk.admin, 1, "edge")
+    async with make_app().run_test(size=SIZE) as pilot:
+        await pilot.press("f5")
+        await wait_for(
+            pilot,
+            lambda: (
+                isinstance(pilot.app.screen, DashboardScreen)
+                and pilot.app.screen.query_one("#runs-empty").display
+            ),
+            "the dashboard says there are no runs",
+        )
+        screen = pilot.app.screen
+        assert not screen.query_one("#runs").display
+        assert offered(screen) & RUN_KEYS == set()
+
+        start_run(db, sqlite_desk.operator, sites)
+        await wait_for(pilot, lambda: len(screen.query(RunItem)) == 1, "a run")
+        assert not screen.query_one("#runs-empty").display
+        runs = screen.query_one("#runs")
+        await wait_for(pilot, lambda: runs.has_focus, "the list has the focus")
+        assert offered(screen) & RUN_KEYS == {"cancel_run"}
+
+
 async def test_pause_stops_live_updates_and_refresh_reads_anyway(
     sqlite_desk: Desk, make_app: AppFactory
 ) -> None:
@@ -317,7 +344,9 @@ async def test_run_detail_updates_live_and_filters_and_sorts_by_keys(
         await pilot.press("S")
         assert table.shown[-1].status is O.FAILED
 
-        await pilot.press("slash", *"edge-0001")
+        # Letters typed into the filter are text, not the run keys.
+        await pilot.press("slash", "x", "R", "backspace", "backspace", *"edge-0001")
+        assert not isinstance(pilot.app.screen, ConfirmScreen)
         assert len(table.shown) == 10
         await pilot.press("enter")
         assert table.has_focus
