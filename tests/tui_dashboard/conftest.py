@@ -13,6 +13,7 @@ from textual.screen import Screen
 from sdx_tui.app import DeskApp, create_app
 from sdx_tui.config import load_settings
 from sdx_tui.screens.dashboard import DashboardScreen, RunItem
+from sdx_tui.screens.run_actions import REFRESH_WORKER
 from sdx_tui.screens.run_detail import RunDetailScreen
 from sdx_tui.widgets.outcome_table import OutcomeTable
 from tests.conftest import Desk
@@ -78,6 +79,21 @@ async def open_run(pilot: Pilot[Any], sites: int) -> RunDetailScreen:
     screen = pilot.app.screen
     assert isinstance(screen, RunDetailScreen)
     return screen
+
+
+async def pause_live_updates(pilot: Pilot[Any]) -> None:
+    """Press ``p`` and wait until no read is under way, so none lands later."""
+    await pilot.press("p")
+    await wait_for(
+        pilot,
+        lambda: (
+            not any(
+                worker.name == REFRESH_WORKER and not worker.is_finished
+                for worker in pilot.app.workers
+            )
+        ),
+        "the last read finished",
+    )
 
 
 def offered(screen: Screen[Any]) -> set[str]:

@@ -20,7 +20,13 @@ from sdx_tui.screens.dashboard import DashboardScreen, RunItem, RunLine
 from sdx_tui.screens.site_log import SiteLogScreen
 from sdx_tui.widgets.outcome_table import OutcomeTable, SortKey
 from tests.conftest import Desk
-from tests.tui_dashboard.conftest import offered, open_dashboard, open_run, wait_for
+from tests.tui_dashboard.conftest import (
+    offered,
+    open_dashboard,
+    open_run,
+    pause_live_updates,
+    wait_for,
+)
 from tests.tui_dashboard.fleet import (
     add_sites,
     log,
@@ -115,7 +121,7 @@ async def test_pause_stops_live_updates_and_refresh_reads_anyway(
     _, run_id = start_run(db, sqlite_desk.operator, sites)
     async with make_app().run_test(size=SIZE) as pilot:
         screen = await open_dashboard(pilot, runs=1)
-        await pilot.press("p")
+        await pause_live_updates(pilot)
         assert screen.paused
 
         move(db, outcome_ids(db, run_id), O.FAILED)
@@ -298,7 +304,7 @@ async def test_a_refused_act_shows_a_toast(
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_dashboard(pilot, runs=1)
-        await pilot.press("p")
+        await pause_live_updates(pilot)
         # Another desk settles the run while this one is paused and still
         # shows it running.
         move(db, outcome_ids(db, run_id), O.COMPLETED)
