@@ -185,6 +185,10 @@ class RefreshFigures:
     applies: list[float] = field(default_factory=list)
     latencies: list[float] = field(default_factory=list)
     rows: list[int] = field(default_factory=list)
+    seen: set[tuple[int, OutcomeStatus]] = field(default_factory=set)
+    """Changes already on screen: a full re-read brings them again."""
+    started: float = field(default_factory=time.perf_counter)
+    """Changes committed before this phase are not its latencies."""
 
 
 def _ms(values: list[float], quantile: float = 0.5) -> float:
@@ -236,8 +240,14 @@ def _instrument(screen: RunDetailScreen, churn: Churn, full: bool) -> RefreshFig
         figures.applies.append(shown - began)
         figures.rows.append(len(data.changed))
         for row in data.changed:
-            committed = churn.committed.get((row.outcome_id, row.status))
-            if committed is not None:
+            change = (row.outcome_id, row.status)
+            committed = churn.committed.get(change)
+            if (
+                committed is not None
+                and committed >= figures.started
+                and change not in figures.seen
+            ):
+                figures.seen.add(change)
                 figures.latencies.append(shown - committed)
 
     screen.load = timed_load  # type: ignore[method-assign]
