@@ -16,6 +16,7 @@ have separate allowances, so a flood of polls never costs a device its result.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import re
 import time
@@ -23,15 +24,17 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TypeVar
 
+import anyio
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.applications import Starlette
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from agent_endpoint.approval_pages import approval_routes
+from agent_endpoint.batching import Batcher
 from agent_endpoint.fleet import FleetCache
 from agent_endpoint.limits import QuietLog, RateLimiter, retry_after
 from sdx_tui.backend import delivery
@@ -46,6 +49,8 @@ from sdx_tui.backend.sites import hash_token
 from sdx_tui.config import Settings
 
 log = logging.getLogger(__name__)
+
+_T = TypeVar("_T")
 
 Clock = Callable[[], datetime]
 """Returns the current time, aware, in UTC."""
@@ -115,9 +120,26 @@ class DeviceEndpoint:
         self._quiet = QuietLog(log)
         self._base_url = settings.endpoint.base_url()
         self._max_body = settings.endpoint.max_body_bytes
+        # SQLite lets one writer in at a time and makes the others sleep and
+        # retry, with waits that grow to 100 ms: queueing this process's
+        # database work on one thread keeps that back-off out of the hand-out
+        # path. PostgreSQL locks rows, so there the work runs side by side.
+        self._database_threads = anyio.CapacityLimiter(1 if database.is_sqlite else 16)
+        self._hand_outs: Batcher[
+            tuple[delivery.PollRequest, str], tuple[str, str] | None
+        ] = Batcher(self._hand_out_batch, self._in_thread)
+        self._results: Batcher[delivery.ResultRequest, delivery.ResultReceipt] = (
+            Batcher(self._record_batch, self._in_thread)
+        )
         self._upkeep: asyncio.Task[None] | None = None
         self.started = asyncio.Event()
         """Set once the first refresh ran and the upkeep loop is going."""
+
+    async def _in_thread(self, work: Callable[..., _T], *args: object) -> _T:
+        """Run blocking database work in a worker thread."""
+        return await anyio.to_thread.run_sync(
+            functools.partial(work, *args), limiter=self._database_threads
+        )
 
     # -- requests -----------------------------------------------------------
 
@@ -149,7 +171,7 @@ class DeviceEndpoint:
         if self._lookup_limit.acquire("lookups", time.monotonic()):
             return None
         try:
-            return await run_in_threadpool(self.fleet.lookup, token_hash)
+            return await self._in_thread(self.fleet.lookup, token_hash)
         except SQLAlchemyError as error:
             return self._unavailable("token lookup", error)
 
@@ -200,8 +222,8 @@ class DeviceEndpoint:
             return _NO_WORK
 
         try:
-            job = await run_in_threadpool(
-                self._hand_out, site_id, token, token_hash, now
+            job = await self._hand_outs.submit(
+                (delivery.PollRequest(site_id, token_hash), token)
             )
         except delivery.TokenRejected:
             self.fleet.forget_token(token_hash)
@@ -217,28 +239,29 @@ class DeviceEndpoint:
         delivery_id, wrapper = job
         return PlainTextResponse(wrapper, headers={"X-SDX-Delivery": delivery_id})
 
-    def _hand_out(
-        self, site_id: int, token: str, token_hash: str, now: datetime
-    ) -> tuple[str, str] | None:
-        # The wrapper is rendered inside the transaction: if rendering fails the
-        # hand-out is rolled back rather than counted as a delivery.
-        try:
-            with self.database.session() as session:
-                job = delivery.hand_out(
-                    session, site_id=site_id, token_hash=token_hash, now=now
-                )
-                if job is None:
-                    return None
-                return job.delivery_id, self._wrapper(job, token)
-        except _Undeliverable as failure:
-            with self.database.session() as session:
-                delivery.fail_undeliverable(
-                    session,
-                    outcome_id=failure.outcome_id,
-                    reason=failure.reason,
-                    now=now,
-                )
-            return None
+    def _hand_out_batch(
+        self, polls: list[tuple[delivery.PollRequest, str]]
+    ) -> list[tuple[str, str] | delivery.TokenRejected | None]:
+        """Hand out the jobs of many polls in one transaction (blocking)."""
+        now = self.clock()
+        answers: list[tuple[str, str] | delivery.TokenRejected | None] = []
+        with self.database.session() as session:
+            jobs = delivery.hand_out_many(session, [poll for poll, _ in polls], now=now)
+            for (_, token), job in zip(polls, jobs, strict=True):
+                if not isinstance(job, delivery.Delivery):
+                    answers.append(job)
+                    continue
+                try:
+                    answers.append((job.delivery_id, self._wrapper(job, token)))
+                except _Undeliverable as failure:
+                    delivery.fail_undeliverable(
+                        session,
+                        outcome_id=failure.outcome_id,
+                        reason=failure.reason,
+                        now=now,
+                    )
+                    answers.append(None)
+        return answers
 
     def _wrapper(self, job: delivery.Delivery, token: str) -> str:
         try:
@@ -285,8 +308,8 @@ class DeviceEndpoint:
             return PlainTextResponse(f"{error}\n", 400)
 
         try:
-            receipt = await run_in_threadpool(
-                self._record, site_id, token_hash, delivery_id, result, now
+            receipt = await self._results.submit(
+                delivery.ResultRequest(site_id, token_hash, delivery_id, result)
             )
         except NotFound:
             return self._no_such_delivery(request, site_id)
@@ -308,23 +331,12 @@ class DeviceEndpoint:
             }
         )
 
-    def _record(
-        self,
-        site_id: int,
-        token_hash: str,
-        delivery_id: str,
-        result: delivery.DeviceResult,
-        now: datetime,
-    ) -> delivery.ResultReceipt:
+    def _record_batch(
+        self, results: list[delivery.ResultRequest]
+    ) -> list[delivery.ResultReceipt | NotFound | delivery.TokenRejected]:
+        """Record many results in one transaction (blocking)."""
         with self.database.session() as session:
-            delivery.check_token(session, site_id=site_id, token_hash=token_hash)
-            return delivery.record_result(
-                session,
-                site_id=site_id,
-                delivery_id=delivery_id,
-                result=result,
-                now=now,
-            )
+            return delivery.record_results(session, results, now=self.clock())
 
     def _no_such_delivery(self, request: Request, site_id: int) -> Response:
         self._refuse(
@@ -418,7 +430,7 @@ class DeviceEndpoint:
 
     async def _guarded(self, what: str, work: Callable[[], object]) -> None:
         try:
-            await run_in_threadpool(work)
+            await self._in_thread(work)
         except SQLAlchemyError as error:
             self._quiet.warning(
                 ("upkeep", what), time.monotonic(), "%s failed: %s", what, error

@@ -7,22 +7,25 @@ are idempotent by delivery id. Every function here works inside the caller's
 session so the endpoint decides where a unit of work begins and ends; every state
 change goes through :mod:`sdx_tui.backend.lifecycle`.
 
-Locks: a hand-out locks the site's row, so one device's polls are served one at a
-time by any number of backends; a result locks its outcome, then its run; the
-deadline sweep claims outcomes with ``SKIP LOCKED`` and locks runs in id order.
-SQLite ignores these clauses and serialises writers with ``BEGIN IMMEDIATE``.
+Locks (PostgreSQL): a hand-out locks the site's row, so one device's polls are
+served one at a time by any number of backends; a result locks its outcome, then
+its run; the deadline sweep claims outcomes with ``SKIP LOCKED`` and locks runs
+in id order. Every lock is ``FOR NO KEY UPDATE``: the foreign-key checks of other
+writers (``FOR KEY SHARE``, taken for log entries and for a row updated twice in
+one transaction) pass it, so they cannot close a cycle. SQLite ignores these
+clauses and serialises writers with ``BEGIN IMMEDIATE``.
 """
 
 from __future__ import annotations
 
 import hmac
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, insert, or_, select, update
+from sqlalchemy import Row, bindparam, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from sdx_tui.backend import lifecycle
@@ -55,6 +58,10 @@ HANDED_OUT = (OutcomeStatus.PENDING, OutcomeStatus.DELIVERED)
 """Outcome states a poll can hand out: new work, and work not answered yet."""
 
 _ONERROR_SINCE = RouterOSVersion(7, 13)
+_OpenRow = Row[int, int, OutcomeStatus, str, int, int]
+"""id, site_id, status, delivery_id, attempts, run_id of an open outcome."""
+_ResultRow = Row[int, OutcomeStatus, int, int, str]
+"""id, status, run_id, site_id, delivery_id of an answered outcome."""
 _RESULT_STATES = {
     "completed": OutcomeStatus.COMPLETED,
     "failed": OutcomeStatus.FAILED,
@@ -222,13 +229,54 @@ def check_token(
     ``lock`` holds the site's row until the transaction ends. Raises
     :class:`TokenRejected` when the token was rotated or the site removed.
     """
-    query = select(Site.name, Site.routeros_version, Site.token_hash).where(
-        Site.id == site_id
-    )
-    site = session.execute(query.with_for_update() if lock else query).one_or_none()
-    if site is None or not hmac.compare_digest(site.token_hash, token_hash):
+    sites = _sites_for(session, [PollRequest(site_id, token_hash)], lock=lock)
+    found = sites.get(site_id)
+    if found is None:
         raise TokenRejected("the token does not belong to a site")
-    return site.name, site.routeros_version
+    return found
+
+
+@dataclass(frozen=True)
+class PollRequest:
+    """A poll that reached the database: the site and the token it presented."""
+
+    site_id: int
+    token_hash: str
+
+
+@dataclass(frozen=True)
+class ResultRequest:
+    """A result a device posted for one of its deliveries."""
+
+    site_id: int
+    token_hash: str
+    delivery_id: str
+    result: DeviceResult
+
+
+def _sites_for(
+    session: Session, requests: Sequence[PollRequest | ResultRequest], *, lock: bool
+) -> dict[int, tuple[str, str]]:
+    """Name and version of each requesting site whose token is still its own."""
+    ids = sorted({request.site_id for request in requests})
+    # Rows are locked in id order so that two backends cannot deadlock.
+    query = (
+        select(Site.id, Site.name, Site.routeros_version, Site.token_hash)
+        .where(Site.id.in_(ids))
+        .order_by(Site.id)
+    )
+    rows = {
+        row.id: row
+        for row in session.execute(
+            query.with_for_update(key_share=True) if lock else query
+        )
+    }
+    valid: dict[int, tuple[str, str]] = {}
+    for request in requests:
+        row = rows.get(request.site_id)
+        if row is not None and hmac.compare_digest(row.token_hash, request.token_hash):
+            valid[request.site_id] = (row.name, row.routeros_version)
+    return valid
 
 
 def hand_out(
@@ -241,65 +289,101 @@ def hand_out(
     id it has already run) until its deadline. Raises :class:`TokenRejected`
     when ``token_hash`` is no longer the site's.
     """
-    site_name, routeros_version = check_token(
-        session, site_id=site_id, token_hash=token_hash, lock=True
-    )
+    (answer,) = hand_out_many(session, [PollRequest(site_id, token_hash)], now=now)
+    if isinstance(answer, DeskError):
+        raise answer
+    return answer
 
-    row = session.execute(
+
+def hand_out_many(
+    session: Session, polls: Sequence[PollRequest], *, now: datetime
+) -> list[Delivery | TokenRejected | None]:
+    """:func:`hand_out` for many polls in a constant number of statements.
+
+    Answers come in the order of ``polls``: a delivery, ``None``, or the
+    :class:`TokenRejected` to raise for that poll. Two polls of one site in the
+    same call get the same delivery.
+    """
+    sites = _sites_for(session, polls, lock=True)
+    rows = session.execute(
         select(
             Outcome.id,
+            Outcome.site_id,
             Outcome.status,
             Outcome.delivery_id,
             Outcome.attempts,
             Outcome.run_id,
         )
         .where(
-            Outcome.site_id == site_id,
+            Outcome.site_id.in_(sorted(sites)),
             Outcome.status.in_(HANDED_OUT),
             Outcome.deadline > now,
         )
         .order_by(Outcome.id)
-        .limit(1)
-    ).one_or_none()
-    if row is None:
-        return None
+    ).all()
+    oldest: dict[int, _OpenRow] = {}
+    for row in rows:
+        oldest.setdefault(row.site_id, row)
 
-    attempt = row.attempts + 1
-    values: dict[str, Any] = {"attempts": attempt}
-    if row.status is OutcomeStatus.PENDING:
-        values["delivered_at"] = now
-    lifecycle.transition_outcome(
-        session, row.id, OutcomeStatus.DELIVERED, expected=row.status, values=values
+    fresh = [row.id for row in oldest.values() if row.status is OutcomeStatus.PENDING]
+    again = [row.id for row in oldest.values() if row.status is OutcomeStatus.DELIVERED]
+    moved = set(
+        lifecycle.transition_outcomes(
+            session,
+            fresh,
+            OutcomeStatus.DELIVERED,
+            expected=[OutcomeStatus.PENDING],
+            values={"attempts": Outcome.attempts + 1, "delivered_at": now},
+            now=now,
+        )
     )
-    add_log(session, site_id=site_id, outcome_id=row.id, event="polled", at=now)
-    add_log(
-        session,
-        site_id=site_id,
-        outcome_id=row.id,
-        event="delivered",
-        detail=f"delivery {row.delivery_id}, attempt {attempt}",
-        at=now,
+    moved.update(
+        lifecycle.transition_outcomes(
+            session,
+            again,
+            OutcomeStatus.DELIVERED,
+            expected=[OutcomeStatus.DELIVERED],
+            values={"attempts": Outcome.attempts + 1},
+            now=now,
+        )
     )
 
-    script_id, make_backup, body = _job(session, row.run_id)
-    log.info(
-        "delivery %s (attempt %d) handed to site %s",
-        row.delivery_id,
-        attempt,
-        site_name,
-    )
-    return Delivery(
-        outcome_id=row.id,
-        delivery_id=row.delivery_id,
-        run_id=row.run_id,
-        script_id=script_id,
-        site_id=site_id,
-        site_name=site_name,
-        routeros_version=routeros_version,
-        body=body,
-        make_backup=make_backup,
-        attempt=attempt,
-    )
+    jobs = {
+        run_id: _job(session, run_id) for run_id in {r.run_id for r in oldest.values()}
+    }
+    deliveries: dict[int, Delivery] = {}
+    entries: list[tuple[int, int, str, str]] = []
+    for site_id, row in oldest.items():
+        if row.id not in moved:
+            continue
+        script_id, make_backup, body = jobs[row.run_id]
+        name, version = sites[site_id]
+        deliveries[site_id] = Delivery(
+            outcome_id=row.id,
+            delivery_id=row.delivery_id,
+            run_id=row.run_id,
+            script_id=script_id,
+            site_id=site_id,
+            site_name=name,
+            routeros_version=version,
+            body=body,
+            make_backup=make_backup,
+            attempt=row.attempts + 1,
+        )
+        detail = f"delivery {row.delivery_id}, attempt {row.attempts + 1}"
+        entries += [
+            (site_id, row.id, "polled", ""),
+            (site_id, row.id, "delivered", detail),
+        ]
+    _bulk_log(session, entries, now)
+    if deliveries:
+        log.info("%d delivery(ies) handed out", len(deliveries))
+
+    rejected = TokenRejected("the token does not belong to a site")
+    return [
+        deliveries.get(poll.site_id) if poll.site_id in sites else rejected
+        for poll in polls
+    ]
 
 
 def fail_undeliverable(
@@ -314,7 +398,7 @@ def fail_undeliverable(
     row = session.execute(
         select(Outcome.status, Outcome.site_id, Outcome.run_id)
         .where(Outcome.id == outcome_id)
-        .with_for_update()
+        .with_for_update(key_share=True)
     ).one()
     if row.status not in HANDED_OUT:
         return
@@ -383,116 +467,210 @@ def record_result(
     delivery_id: str,
     result: DeviceResult,
     now: datetime,
+    token_hash: str | None = None,
 ) -> ResultReceipt:
     """Record a device's result for one of its own deliveries.
 
     Idempotent: a repeat of a delivery already answered changes nothing. A result
     for an outcome that already timed out is logged, not applied. Raises
     :class:`NotFound` for an unknown delivery or one of another site, with the
-    same message, so a device learns nothing about other sites' work.
+    same message, so a device learns nothing about other sites' work; and
+    :class:`TokenRejected` when ``token_hash`` is given and no longer the site's.
     """
-    row = session.execute(
-        select(Outcome.id, Outcome.status, Outcome.run_id, Outcome.site_id)
-        .where(Outcome.delivery_id == delivery_id)
-        .with_for_update()
-    ).one_or_none()
-    if row is None or row.site_id != site_id:
-        raise NotFound("no such delivery")
+    request = ResultRequest(site_id, token_hash or "", delivery_id, result)
+    (answer,) = record_results(
+        session, [request], now=now, check_tokens=token_hash is not None
+    )
+    if isinstance(answer, DeskError):
+        raise answer
+    return answer
 
-    if row.status in (OutcomeStatus.COMPLETED, OutcomeStatus.FAILED):
-        return ResultReceipt(row.id, row.status, applied=False, duplicate=True)
-    if row.status is not OutcomeStatus.DELIVERED:
-        already = session.scalar(
-            select(LogEntry.id).where(
-                LogEntry.outcome_id == row.id, LogEntry.event == "result received"
+
+def record_results(
+    session: Session,
+    results: Sequence[ResultRequest],
+    *,
+    now: datetime,
+    check_tokens: bool = True,
+) -> list[ResultReceipt | NotFound | TokenRejected]:
+    """:func:`record_result` for many results in a constant number of statements.
+
+    Answers come in the order of ``results``: a receipt, or the error to raise
+    for that result. Of two results for one delivery the first counts.
+    """
+    sites = _sites_for(session, results, lock=False) if check_tokens else None
+    rows = {
+        row.delivery_id: row
+        for row in session.execute(
+            select(
+                Outcome.id,
+                Outcome.status,
+                Outcome.run_id,
+                Outcome.site_id,
+                Outcome.delivery_id,
+            )
+            .where(Outcome.delivery_id.in_({r.delivery_id for r in results}))
+            .order_by(Outcome.id)
+            .with_for_update(key_share=True)
+        )
+    }
+    missing = NotFound("no such delivery")
+    answers: list[ResultReceipt | NotFound | TokenRejected | None] = []
+    applying: dict[str, tuple[int, ResultRequest]] = {}
+    late: dict[str, int] = {}
+    for index, request in enumerate(results):
+        row = rows.get(request.delivery_id)
+        if sites is not None and request.site_id not in sites:
+            answers.append(TokenRejected("the token does not belong to a site"))
+        elif row is None or row.site_id != request.site_id:
+            answers.append(missing)
+        elif row.status in (OutcomeStatus.COMPLETED, OutcomeStatus.FAILED) or (
+            request.delivery_id in applying
+        ):
+            answers.append(None)
+        elif row.status is OutcomeStatus.DELIVERED:
+            applying[request.delivery_id] = (index, request)
+            answers.append(None)
+        else:
+            late.setdefault(request.delivery_id, index)
+            answers.append(None)
+
+    applied = _apply_results(session, rows, list(applying.values()), now)
+    logged = _log_late_results(session, rows, [results[i] for i in late.values()], now)
+    for index, request in enumerate(results):
+        if answers[index] is not None:
+            continue
+        row = rows[request.delivery_id]
+        receipt = applied.get(request.delivery_id)
+        if receipt is not None and applying[request.delivery_id][0] == index:
+            answers[index] = receipt
+        elif late.get(request.delivery_id) == index:
+            answers[index] = ResultReceipt(
+                row.id,
+                row.status,
+                applied=False,
+                duplicate=request.delivery_id not in logged,
+            )
+        else:
+            status = receipt.status if receipt is not None else row.status
+            answers[index] = ResultReceipt(
+                row.id, status, applied=False, duplicate=True
+            )
+    return [answer for answer in answers if answer is not None]
+
+
+def _apply_results(
+    session: Session,
+    rows: Mapping[str, _ResultRow],
+    applying: Sequence[tuple[int, ResultRequest]],
+    now: datetime,
+) -> dict[str, ResultReceipt]:
+    receipts: dict[str, ResultReceipt] = {}
+    for wanted in (OutcomeStatus.COMPLETED, OutcomeStatus.FAILED):
+        group = [req for _, req in applying if req.result.status is wanted]
+        moved = set(
+            lifecycle.transition_outcomes(
+                session,
+                [rows[req.delivery_id].id for req in group],
+                wanted,
+                expected=[OutcomeStatus.DELIVERED],
+                values={"finished_at": now},
+                now=now,
             )
         )
-        if already is None:
-            _log_result(session, row.id, site_id, result, now, late=row.status)
-        return ResultReceipt(row.id, row.status, applied=False, duplicate=bool(already))
+        stored: list[dict[str, Any]] = []
+        entries: list[tuple[int, int, str, str]] = []
+        for request in group:
+            row = rows[request.delivery_id]
+            if row.id not in moved:
+                continue
+            output, truncated = truncate_text(request.result.output, OUTPUT_LIMIT_BYTES)
+            error, _ = truncate_text(request.result.error, ERROR_LIMIT_BYTES)
+            stored.append(
+                {
+                    "outcome_id": row.id,
+                    "output": output,
+                    "error": error,
+                    "backup_ok": request.result.backup_ok,
+                }
+            )
+            entries += _result_entries(row, request.result, output, error, late=None)
+            receipts[request.delivery_id] = ResultReceipt(
+                row.id, wanted, applied=True, truncated=truncated
+            )
+        if stored:
+            # Only data columns: the state change itself went through lifecycle.
+            session.connection().execute(
+                update(Outcome)
+                .where(Outcome.id == bindparam("outcome_id"))
+                .values(
+                    output=bindparam("output"),
+                    error=bindparam("error"),
+                    backup_ok=bindparam("backup_ok"),
+                ),
+                stored,
+            )
+        _bulk_log(session, entries, now)
 
-    output, truncated = truncate_text(result.output, OUTPUT_LIMIT_BYTES)
-    error, _ = truncate_text(result.error, ERROR_LIMIT_BYTES)
-    try:
-        lifecycle.transition_outcome(
-            session,
-            row.id,
-            result.status,
-            expected=OutcomeStatus.DELIVERED,
-            values={
-                "finished_at": now,
-                "output": output,
-                "error": error,
-                "backup_ok": result.backup_ok,
-            },
-        )
-    except IllegalTransition as lost:
-        # Another backend recorded this delivery between our read and our write.
-        return ResultReceipt(
-            row.id, OutcomeStatus(lost.current), applied=False, duplicate=True
-        )
-
-    _log_result(
-        session, row.id, site_id, result, now, output=output, error=error, late=None
-    )
-    settle_run(session, row.run_id)
-    log.info("delivery %s: %s", delivery_id, result.status.value)
-    return ResultReceipt(row.id, result.status, applied=True, truncated=truncated)
+    for run_id in sorted({rows[d].run_id for d in receipts}):
+        settle_run(session, run_id)
+    if receipts:
+        log.info("%d result(s) recorded", len(receipts))
+    return receipts
 
 
-def _log_result(
+def _log_late_results(
     session: Session,
-    outcome_id: int,
-    site_id: int,
-    result: DeviceResult,
+    rows: Mapping[str, _ResultRow],
+    late: Sequence[ResultRequest],
     now: datetime,
+) -> set[str]:
+    """Log results that came after their outcome became final, once each;
+    returns the delivery ids logged now."""
+    if not late:
+        return set()
+    ids = [rows[request.delivery_id].id for request in late]
+    logged = set(
+        session.scalars(
+            select(LogEntry.outcome_id).where(
+                LogEntry.outcome_id.in_(ids), LogEntry.event == "result received"
+            )
+        )
+    )
+    entries: list[tuple[int, int, str, str]] = []
+    fresh: set[str] = set()
+    for request in late:
+        row = rows[request.delivery_id]
+        if row.id in logged:
+            continue
+        fresh.add(request.delivery_id)
+        output, _ = truncate_text(request.result.output, OUTPUT_LIMIT_BYTES)
+        error, _ = truncate_text(request.result.error, ERROR_LIMIT_BYTES)
+        entries += _result_entries(row, request.result, output, error, late=row.status)
+    _bulk_log(session, entries, now)
+    return fresh
+
+
+def _result_entries(
+    row: _ResultRow,
+    result: DeviceResult,
+    output: str,
+    error: str,
     *,
     late: OutcomeStatus | None,
-    output: str | None = None,
-    error: str | None = None,
-) -> None:
-    if output is None:
-        output, _ = truncate_text(result.output, OUTPUT_LIMIT_BYTES)
-    if error is None:
-        error, _ = truncate_text(result.error, ERROR_LIMIT_BYTES)
+) -> list[tuple[int, int, str, str]]:
     detail = result.status.value
     if late is not None:
         detail += f", after the outcome became {late.value}: not applied"
-
-    add_log(
-        session,
-        site_id=site_id,
-        outcome_id=outcome_id,
-        event="result received",
-        detail=detail,
-        at=now,
-    )
+    entries = [(row.site_id, row.id, "result received", detail)]
     if output:
-        add_log(
-            session,
-            site_id=site_id,
-            outcome_id=outcome_id,
-            event="output",
-            detail=output,
-            at=now,
-        )
+        entries.append((row.site_id, row.id, "output", output))
     if error or result.status is OutcomeStatus.FAILED:
-        add_log(
-            session,
-            site_id=site_id,
-            outcome_id=outcome_id,
-            event="error",
-            detail=error or _error_line(output),
-            at=now,
-        )
+        entries.append((row.site_id, row.id, "error", error or _error_line(output)))
     if result.backup_ok is not None:
-        add_log(
-            session,
-            site_id=site_id,
-            outcome_id=outcome_id,
-            event="backup uploaded" if result.backup_ok else "backup failed",
-            at=now,
-        )
+        event = "backup uploaded" if result.backup_ok else "backup failed"
+        entries.append((row.site_id, row.id, event, ""))
+    return entries
 
 
 def settle_run(session: Session, run_id: int) -> RunStatus:
@@ -504,7 +682,9 @@ def settle_run(session: Session, run_id: int) -> RunStatus:
     back to ``scheduled`` for its next occurrence instead.
     """
     kind, script_id = session.execute(
-        select(Run.kind, Run.script_id).where(Run.id == run_id).with_for_update()
+        select(Run.kind, Run.script_id)
+        .where(Run.id == run_id)
+        .with_for_update(key_share=True)
     ).one()
     status = rollup_run(session, run_id)
     if status is RunStatus.RUNNING or kind is not RunKind.LAUNCH:
@@ -552,7 +732,7 @@ def sweep_deadlines(
         .where(Outcome.status.in_(HANDED_OUT), Outcome.deadline <= now)
         .order_by(Outcome.id)
         .limit(batch)
-        .with_for_update(skip_locked=True)
+        .with_for_update(skip_locked=True, key_share=True)
     ).all()
     report = SweepReport()
     if not rows:
@@ -580,8 +760,8 @@ def sweep_deadlines(
     )
     _bulk_log(
         session,
-        [(by_id[i].site_id, i, "timed out") for i in report.timed_out]
-        + [(by_id[i].site_id, i, "expired") for i in report.expired],
+        [(by_id[i].site_id, i, "timed out", "") for i in report.timed_out]
+        + [(by_id[i].site_id, i, "expired", "") for i in report.expired],
         now,
     )
 
@@ -598,17 +778,17 @@ def sweep_deadlines(
 
 
 def _bulk_log(
-    session: Session, entries: Iterable[tuple[int, int, str]], now: datetime
+    session: Session, entries: Iterable[tuple[int, int, str, str]], now: datetime
 ) -> None:
     rows = [
         {
             "site_id": site_id,
             "outcome_id": outcome_id,
             "event": event,
-            "detail": "",
+            "detail": detail,
             "at": now,
         }
-        for site_id, outcome_id, event in entries
+        for site_id, outcome_id, event, detail in entries
     ]
     if rows:
-        session.execute(insert(LogEntry), rows)
+        session.connection().execute(insert(LogEntry), rows)

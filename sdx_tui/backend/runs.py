@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from sdx_tui.backend.db import utcnow
 from sdx_tui.backend.errors import NotFound
-from sdx_tui.backend.lifecycle import FINAL_OUTCOMES
+from sdx_tui.backend.lifecycle import FINAL_OUTCOMES, OPEN_OUTCOMES
 from sdx_tui.backend.models import (
     LogEntry,
     Outcome,
@@ -134,6 +134,15 @@ def rollup_status(counts: Counter[OutcomeStatus]) -> RunStatus:
 
 def rollup_run(session: Session, run_id: int) -> RunStatus:
     """Settle a run from its outcomes once every one is final; returns its state."""
+    # While a result arrives per site, counting a large run's outcomes each time
+    # would cost a scan per result; one open outcome is enough to stop here.
+    still_open = session.scalar(
+        select(Outcome.id)
+        .where(Outcome.run_id == run_id, Outcome.status.in_(OPEN_OUTCOMES))
+        .limit(1)
+    )
+    if still_open is not None:
+        return RunStatus.RUNNING
     status = rollup_status(outcome_counts(session, run_id))
     if status is not RunStatus.RUNNING:
         session.execute(

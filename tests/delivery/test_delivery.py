@@ -446,3 +446,73 @@ def test_the_last_two_results_arriving_together_settle_the_run(desk: Desk) -> No
 
     assert run_status(desk, run_id) is RunStatus.COMPLETED
     assert script_status(desk, script_id) is ScriptStatus.COMPLETED
+
+
+def test_many_polls_are_answered_in_order_in_one_go(desk: Desk) -> None:
+    busy, idle, other = add_devices(desk, 3)
+    launch(desk, new_script(desk), [busy, other])
+    polls = [
+        delivery.PollRequest(busy.site_id, hash_token(busy.token)),
+        delivery.PollRequest(idle.site_id, hash_token(idle.token)),
+        delivery.PollRequest(other.site_id, hash_token("stale")),
+        delivery.PollRequest(busy.site_id, hash_token(busy.token)),
+    ]
+    with desk.db.session() as session:
+        first, nothing, rejected, twice = delivery.hand_out_many(
+            session, polls, now=utcnow()
+        )
+
+    assert isinstance(first, delivery.Delivery) and nothing is None
+    assert isinstance(rejected, delivery.TokenRejected)
+    assert twice == first and first.attempt == 1
+    assert outcome(desk, first.outcome_id).attempts == 1
+
+
+def test_many_late_results_are_answered_in_order_in_one_go(desk: Desk) -> None:
+    one, two, three = add_devices(desk, 3)
+    run_id = launch(
+        desk, new_script(desk), [one, two, three], deadline=timedelta(minutes=5)
+    )
+    jobs = [hand_out(desk, device) for device in (one, two, three)]
+    assert all(jobs)
+    first, second, third = (job.delivery_id for job in jobs if job)
+    with desk.db.session() as session:
+        delivery.sweep_deadlines(session, now=utcnow() + timedelta(minutes=6))
+    results = [
+        delivery.ResultRequest(one.site_id, hash_token(one.token), first, COMPLETED),
+        delivery.ResultRequest(two.site_id, hash_token(two.token), first, COMPLETED),
+        delivery.ResultRequest(one.site_id, hash_token(one.token), first, FAILED),
+        delivery.ResultRequest(three.site_id, hash_token("stale"), third, COMPLETED),
+        delivery.ResultRequest(two.site_id, hash_token(two.token), second, FAILED),
+    ]
+    with desk.db.session() as session:
+        answers = delivery.record_results(session, results, now=utcnow())
+
+    late, foreign, late_again, rejected, also_late = answers
+    assert isinstance(late, delivery.ResultReceipt) and not late.applied
+    assert late.status is OutcomeStatus.TIMED_OUT
+    assert isinstance(foreign, NotFound)
+    assert isinstance(late_again, delivery.ResultReceipt) and late_again.duplicate
+    assert isinstance(rejected, delivery.TokenRejected)
+    assert isinstance(also_late, delivery.ResultReceipt) and not also_late.applied
+    assert run_status(desk, run_id) is RunStatus.FAILED
+
+
+def test_a_batch_applies_the_first_of_two_results_for_one_delivery(desk: Desk) -> None:
+    (device,) = add_devices(desk, 1)
+    launch(desk, new_script(desk), [device])
+    job = hand_out(desk, device)
+    assert job is not None
+    token = hash_token(device.token)
+    results = [
+        delivery.ResultRequest(device.site_id, token, job.delivery_id, FAILED),
+        delivery.ResultRequest(device.site_id, token, job.delivery_id, COMPLETED),
+    ]
+    with desk.db.session() as session:
+        applied, repeated = delivery.record_results(session, results, now=utcnow())
+
+    assert isinstance(applied, delivery.ResultReceipt) and applied.applied
+    assert isinstance(repeated, delivery.ResultReceipt) and repeated.duplicate
+    assert repeated.status is OutcomeStatus.FAILED
+    assert outcome(desk, job.outcome_id).status is OutcomeStatus.FAILED
+    assert events(desk, job.outcome_id).count("result received") == 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import AsyncIterator
@@ -403,3 +404,27 @@ async def test_a_job_that_cannot_be_delivered_fails_at_once(
     assert stored.status is OutcomeStatus.FAILED
     expected = "SFTP" if problem == "backup" else "too large"
     assert expected in stored.error
+
+
+async def test_a_burst_of_polls_and_results_is_served_correctly(
+    harness: Harness,
+) -> None:
+    devices = add_devices(harness.desk, 40)
+    launch(harness.desk, new_script(harness.desk), devices)
+    harness.endpoint.refresh()
+
+    polls = await asyncio.gather(*(harness.poll(d.token) for d in devices))
+    delivery_ids = [answer.headers["X-SDX-Delivery"] for answer in polls]
+    posts = await asyncio.gather(
+        *(
+            harness.post(d.token, delivery_id)
+            for d, delivery_id in zip(devices, delivery_ids, strict=True)
+        )
+    )
+
+    assert {answer.status_code for answer in polls} == {200}
+    assert len(set(delivery_ids)) == 40
+    assert all(answer.json()["recorded"] for answer in posts)
+    with harness.desk.db.reading() as session:
+        statuses = set(session.scalars(select(Outcome.status)))
+    assert statuses == {OutcomeStatus.COMPLETED}
