@@ -71,10 +71,6 @@ class FleetCache:
         """The database said the site has nothing open; skip it until the refresh."""
         self._open.discard(site_id)
 
-    def mark_open(self, site_id: int) -> None:
-        """This backend knows the site has open work before the next refresh does."""
-        self._open.add(site_id)
-
     def forget_token(self, token_hash: str) -> None:
         """Drop a token the database no longer knows (rotated, or site removed)."""
         self._tokens.pop(token_hash, None)

@@ -38,10 +38,6 @@ class RateLimiter:
         bucket[0] = available
         return (1.0 - available) / self.per_second
 
-    def forget(self, key: Hashable) -> None:
-        """Drop the bucket of a key that no longer exists."""
-        self._buckets.pop(key, None)
-
 
 def retry_after(seconds: float) -> str:
     """A ``Retry-After`` header value: whole seconds, at least one."""

@@ -428,3 +428,16 @@ async def test_a_burst_of_polls_and_results_is_served_correctly(
     with harness.desk.db.reading() as session:
         statuses = set(session.scalars(select(Outcome.status)))
     assert statuses == {OutcomeStatus.COMPLETED}
+
+
+async def test_healthz_is_degraded_until_the_database_answered(
+    sqlite_desk: Desk,
+) -> None:
+    app = create_endpoint(endpoint_settings(), sqlite_desk.db)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        before = await client.get("/healthz")
+        endpoint_of(app).refresh()
+        after = await client.get("/healthz")
+    assert (before.status_code, before.json()["status"]) == (503, "degraded")
+    assert (after.status_code, after.json()["status"]) == (200, "ok")
