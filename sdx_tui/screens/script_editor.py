@@ -2,19 +2,29 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.timer import Timer
 from textual.widgets import Input, Label, Select, Static, Switch, TextArea
 
 from sdx_tui.backend import lifecycle
 from sdx_tui.backend.errors import DeskError, InvalidInput
-from sdx_tui.backend.models import Script, ScriptStatus
+from sdx_tui.backend.models import Role, Script, ScriptStatus
+from sdx_tui.backend.routeros.lint import Finding, lint
+from sdx_tui.backend.routeros.schema import (
+    CommandTree,
+    find_cached_schema,
+    load_cached_schema,
+)
+from sdx_tui.backend.routeros.versions import parse_version
 from sdx_tui.backend.scripts import (
     ScriptChanges,
     create_script,
@@ -25,11 +35,18 @@ from sdx_tui.backend.sites import list_sites
 from sdx_tui.backend.timezones import in_zone, parse_launch_at
 from sdx_tui.screens.base import DeskScreen, time_zone_choices
 from sdx_tui.screens.confirm import ConfirmScreen
+from sdx_tui.screens.script_actions import (
+    ask_to_request_authorization,
+    ask_to_run_test,
+    lint_refusal,
+)
 from sdx_tui.widgets.filtered_selection import FilteredSelectionList
+from sdx_tui.widgets.findings import FindingsPanel
 from sdx_tui.widgets.status_badge import StatusBadge
 
 CONTENT_ID = "script-content"
 EDITOR_MODULE = "sdx_tui.widgets.routeros_editor"
+LINT_GROUP = "lint"
 
 
 def content_editor(text: str) -> TextArea:
@@ -85,6 +102,44 @@ class LoadedScript:
     form: EditorForm
     status: ScriptStatus | None
     revision: int
+    versions: Mapping[str, str] = field(default_factory=dict)
+    """The RouterOS version of each site, by name."""
+
+
+@dataclass(frozen=True)
+class LintRequest:
+    """What one check is for: the script text and the version it targets."""
+
+    text: str
+    routeros_version: str | None
+
+
+def lowest_version(versions: Iterable[str]) -> str | None:
+    """The oldest RouterOS version among ``versions``: it allows the least."""
+    parsed = []
+    for version in versions:
+        try:
+            parsed.append((parse_version(version), version))
+        except ValueError:
+            continue
+    return min(parsed)[1] if parsed else None
+
+
+def command_tree(
+    version: str | None, cache_dir: Path
+) -> tuple[CommandTree | None, str]:
+    """The cached command tree for ``version`` if there is one, and what was
+    checked, in words."""
+    if version is None:
+        return None, "no target yet, so no version checks"
+    cached = find_cached_schema(version, cache_dir)
+    if cached is None:
+        return None, f"RouterOS {version}; no command tree cached"
+    try:
+        tree = load_cached_schema(cached.version, cache_dir)
+    except DeskError:
+        return None, f"RouterOS {version}; the cached command tree is unreadable"
+    return tree, f"RouterOS {version}, command tree {cached.version}"
 
 
 class ScriptEditorScreen(DeskScreen[int | None]):
@@ -100,20 +155,50 @@ read in the chosen time zone. Recurrence is a cron expression (minute hour day
 month weekday) in that zone. **Make backup** saves the configuration before the
 script runs; the **test site** is the one target used by Run Test.
 
+The findings under the script are checked as you type, for the oldest
+RouterOS version among the targets (and its command tree, when one is
+cached). `enter` or a click on a finding puts the cursor where it is.
+
 `ctrl+s` saves. Saving a change sends the script back to **unauthorized**: it
 needs a new approval. If the desk refuses a value, the reason is shown under
 the form and nothing you typed is lost.
+
+Once saved, `ctrl+r` asks the approvers to authorize the script (it needs
+targets, a launch time and no lint errors), and `ctrl+t` runs it at once on
+its test site, without approval.
 """
     BINDINGS = [
         Binding("ctrl+s", "save", "Save", priority=True, tooltip="Save the script"),
+        Binding(
+            "ctrl+r",
+            "request_authorization",
+            "Request authorization",
+            priority=True,
+            tooltip="Ask the approvers to authorize the saved script",
+        ),
+        Binding(
+            "ctrl+t",
+            "run_test",
+            "Run test",
+            priority=True,
+            tooltip="Run the saved script on its test site now",
+        ),
         Binding("escape", "close", "Close"),
     ]
+
+    LINT_DELAY = 0.3
+    """Seconds of quiet after a change before the script is checked again."""
 
     def __init__(self, script_id: int | None = None) -> None:
         super().__init__()
         self.script_id = script_id
         self.status: ScriptStatus | None = None
         self._initial: EditorForm | None = None
+        self._unsaved = False
+        self._versions: Mapping[str, str] = {}
+        self._lint_timer: Timer | None = None
+        self._lint_requested: LintRequest | None = None
+        self._linted: LintRequest | None = None
 
     @property
     def editable(self) -> bool:
@@ -138,6 +223,7 @@ the form and nothing you typed is lost.
                 with Vertical(id="editor-main"):
                     yield Label("Script", classes="field-label")
                     yield content_editor("")
+                    yield FindingsPanel(id="script-findings")
                 with Vertical(id="editor-side"):
                     yield Label("Targets", classes="field-label")
                     yield FilteredSelectionList(
@@ -180,23 +266,26 @@ the form and nothing you typed is lost.
     def load(self) -> None:
         """Read the sites (and the script) in a thread, then fill the form."""
         database = self.desk.database
+        stored = list_sites(database)
         sites = [
             (f"{site.name}  {' '.join(site.tags)}".rstrip(), site.name)
-            for site in list_sites(database)
+            for site in stored
         ]
+        versions = {site.name: site.routeros_version for site in stored}
         if self.script_id is None:
             _, zone = time_zone_choices(self.desk.settings.time_zone)
-            loaded = LoadedScript(sites, EditorForm(time_zone=zone), None, 0)
+            loaded = LoadedScript(sites, EditorForm(time_zone=zone), None, 0, versions)
         else:
             script = get_script(database, self.script_id)
             loaded = LoadedScript(
-                sites, EditorForm.of(script), script.status, script.revision
+                sites, EditorForm.of(script), script.status, script.revision, versions
             )
         self.app.call_from_thread(self._fill, loaded)
 
     def _fill(self, loaded: LoadedScript) -> None:
         form = loaded.form
         self.status = loaded.status
+        self._versions = loaded.versions
         self.query_one("#script-description", Input).value = form.description
         self.query_one(f"#{CONTENT_ID}", TextArea).load_text(form.content)
         self.query_one(FilteredSelectionList).set_items(loaded.sites, form.targets)
@@ -215,6 +304,8 @@ the form and nothing you typed is lost.
         self.query_one("#editor-form").loading = False
         self.query_one("#script-description", Input).focus()
         self.refresh_bindings()
+        # The findings of a stored script show at once, not after a pause.
+        self._lint_now()
 
     def _lock(self, status: ScriptStatus | None) -> None:
         self.query_one("#editor-notice", Static).update(
@@ -234,6 +325,83 @@ the form and nothing you typed is lost.
     @on(FilteredSelectionList.Changed)
     def targets_changed(self, event: FilteredSelectionList.Changed) -> None:
         self._offer_test_sites(event.picker.selected, None)
+        self.form_changed()
+        self._lint_soon()
+
+    @on(Input.Changed)
+    @on(Select.Changed)
+    @on(Switch.Changed)
+    @on(TextArea.Changed)
+    def form_changed(self) -> None:
+        """Offer the keys for a saved script only while the form is unchanged."""
+        if self._initial is None:
+            return
+        unsaved = self.read_form() != self._initial
+        if unsaved != self._unsaved:
+            self._unsaved = unsaved
+            self.refresh_bindings()
+
+    @on(TextArea.Changed, f"#{CONTENT_ID}")
+    def content_changed(self) -> None:
+        self._lint_soon()
+
+    # -- live lint -------------------------------------------------------------
+
+    def _lint_request(self) -> LintRequest:
+        targets = self.query_one(FilteredSelectionList).selected
+        return LintRequest(
+            self.query_one(f"#{CONTENT_ID}", TextArea).text,
+            lowest_version(self._versions.get(name, "") for name in targets),
+        )
+
+    def _lint_soon(self) -> None:
+        """Check the script once the operator pauses; each change restarts it."""
+        if self._lint_timer is not None:
+            self._lint_timer.stop()
+        self._lint_timer = self.set_timer(self.LINT_DELAY, self._lint_now)
+
+    def _lint_now(self) -> None:
+        self._lint_timer = None
+        request = self._lint_request()
+        if request != self._lint_requested:
+            self._lint_requested = request
+            self.lint_script(request)
+
+    @work(thread=True, exclusive=True, group=LINT_GROUP, exit_on_error=False)
+    def lint_script(self, request: LintRequest) -> None:
+        """Check a snapshot of the script in a thread; slow on large scripts."""
+        tree, checked = command_tree(
+            request.routeros_version, self.desk.settings.schema_cache_dir
+        )
+        findings = lint(
+            request.text, routeros_version=request.routeros_version, schema=tree
+        )
+        self.app.call_from_thread(self._show_findings, request, findings, checked)
+
+    def _show_findings(
+        self, request: LintRequest, findings: list[Finding], checked: str
+    ) -> None:
+        # The script may have changed while the thread worked; a newer check
+        # follows then, and these findings would point at the wrong places.
+        if request != self._lint_request():
+            return
+        self._linted = request
+        self.query_one(FindingsPanel).show(findings, note=checked)
+
+    def current_findings(self) -> tuple[Finding, ...] | None:
+        """The findings of the script as it is now; None while it is being checked."""
+        if self._linted is None or self._linted != self._lint_request():
+            return None
+        return self.query_one(FindingsPanel).findings
+
+    @on(FindingsPanel.FindingSelected)
+    def go_to_finding(self, event: FindingsPanel.FindingSelected) -> None:
+        editor = self.query_one(f"#{CONTENT_ID}", TextArea)
+        document = editor.document
+        row = min(max(event.finding.line - 1, 0), document.line_count - 1)
+        column = min(max(event.finding.column - 1, 0), len(document.get_line(row)))
+        editor.move_cursor((row, column), center=True)
+        editor.focus()
 
     def read_form(self) -> EditorForm:
         """The form as it is now."""
@@ -250,10 +418,73 @@ the form and nothing you typed is lost.
             make_backup=self.query_one("#script-make-backup", Switch).value,
         )
 
+    @property
+    def saved(self) -> bool:
+        """Whether the form shows the stored script, with no change to save."""
+        return (
+            self.script_id is not None
+            and self._initial is not None
+            and not self._unsaved
+        )
+
+    def _may_send(self) -> bool:
+        return self.saved and self.actor.has(Role.OPERATOR)
+
+    def can_request_authorization(self) -> bool:
+        """Whether ``ctrl+r`` can send the script for approval now."""
+        initial = self._initial
+        return (
+            self._may_send()
+            and initial is not None
+            and self.status == ScriptStatus.UNAUTHORIZED
+            and bool(initial.targets)
+            and bool(initial.launch_text)
+        )
+
+    def can_run_test(self) -> bool:
+        """Whether ``ctrl+t`` can start a test run now."""
+        initial = self._initial
+        return (
+            self._may_send()
+            and initial is not None
+            and initial.test_site is not None
+            and self.status in lifecycle.EDITABLE_SCRIPTS
+        )
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "save":
             return self.editable
+        if action == "request_authorization":
+            return self.can_request_authorization()
+        if action == "run_test":
+            return self.can_run_test()
         return True
+
+    def action_request_authorization(self) -> None:
+        # A change typed since the footer was drawn makes the script unsaved.
+        self.form_changed()
+        if self.script_id is None or not self.can_request_authorization():
+            return
+        findings = self.current_findings() or ()
+        errors = [finding for finding in findings if finding.is_error]
+        if errors:
+            self.notify(
+                lint_refusal(self.script_id, errors),
+                title="Not sent for approval",
+                severity="error",
+                timeout=10,
+            )
+            return
+        description = self._initial.description if self._initial else ""
+        ask_to_request_authorization(self, self.script_id, description)
+
+    def action_run_test(self) -> None:
+        self.form_changed()
+        initial = self._initial
+        if self.script_id is None or initial is None or not self.can_run_test():
+            return
+        assert initial.test_site is not None
+        ask_to_run_test(self, self.script_id, initial.description, initial.test_site)
 
     def action_save(self) -> None:
         if not self.editable:

@@ -13,11 +13,13 @@ from textual.containers import Horizontal
 from textual.widgets import DataTable, Input, Select, Static
 from textual.worker import Worker, WorkerState, get_current_worker
 
-from sdx_tui.backend.models import Script, ScriptStatus
+from sdx_tui.backend.lifecycle import EDITABLE_SCRIPTS
+from sdx_tui.backend.models import Role, Script, ScriptStatus
 from sdx_tui.backend.scripts import cancel_script, list_scripts
 from sdx_tui.backend.timezones import format_in_zone
 from sdx_tui.screens.base import DeskScreen
 from sdx_tui.screens.confirm import ConfirmScreen
+from sdx_tui.screens.script_actions import ask_to_request_authorization, ask_to_run_test
 from sdx_tui.widgets.desk_table import DeskTable
 from sdx_tui.widgets.humanize import shorten_list
 from sdx_tui.widgets.status_badge import status_label, status_text
@@ -51,6 +53,23 @@ class ScriptRow:
     targets: tuple[str, ...]
     launch: str
     author: str
+    scheduled_launch: bool = False
+    """Whether a launch time is set."""
+    test_site: str | None = None
+
+    @property
+    def can_request_authorization(self) -> bool:
+        """Whether it can be sent for approval as it stands."""
+        return (
+            self.status == ScriptStatus.UNAUTHORIZED
+            and bool(self.targets)
+            and self.scheduled_launch
+        )
+
+    @property
+    def can_run_test(self) -> bool:
+        """Whether Run Test can start now."""
+        return self.test_site is not None and self.status in EDITABLE_SCRIPTS
 
     @classmethod
     def of(cls, script: Script) -> ScriptRow:
@@ -65,6 +84,8 @@ class ScriptRow:
             targets=tuple(site.name for site in script.targets),
             launch=launch,
             author=script.author.os_user,
+            scheduled_launch=script.launch_at is not None,
+            test_site=script.test_site.name if script.test_site else None,
         )
 
     def cells(self, theme_variables: Mapping[str, str]) -> list[Any]:
@@ -93,16 +114,27 @@ and is **launched** at its launch time.
 Type `/` to filter by description and `s` to show one state only. `enter` (or a
 click on the highlighted row) opens a script; `n` writes a new one; `c` cancels
 the highlighted script after asking.
+
+`r` asks the approvers to authorize the highlighted script (it needs targets, a
+launch time and no lint errors); `t` runs it at once on its test site, without
+approval. Both ask first.
 """
     BINDINGS = [
         Binding("n", "new_script", "New", tooltip="Write a new script"),
         Binding(
             "c", "cancel_script", "Cancel script", tooltip="Cancel it, after asking"
         ),
+        Binding(
+            "r",
+            "request_authorization",
+            "Request auth",
+            tooltip="Ask the approvers to authorize it, after asking",
+        ),
+        Binding("t", "run_test", "Run test", tooltip="Run it on its test site now"),
         Binding("slash", "focus_filter", "Filter", key_display="/"),
         Binding("s", "cycle_status", "State filter"),
         Binding("escape", "leave_filter", "Back to the list", show=False),
-        Binding("r", "reload", "Refresh", show=False),
+        Binding("ctrl+r", "reload", "Refresh", show=False),
     ]
 
     QUIET_REPEATS = frozenset({LOAD_GROUP})
@@ -185,6 +217,13 @@ the highlighted script after asking.
         if action == "cancel_script":
             row = self.highlighted()
             return row is not None and row.status in CANCELLABLE
+        if action in ("request_authorization", "run_test"):
+            row = self.highlighted()
+            if row is None or not self.actor.has(Role.OPERATOR):
+                return False
+            if action == "run_test":
+                return row.can_run_test
+            return row.can_request_authorization
         if action == "leave_filter":
             return (
                 isinstance(self.focused, Input) and self.focused.id == "script-filter"
@@ -252,6 +291,16 @@ the highlighted script after asking.
             ),
             answered,
         )
+
+    def action_request_authorization(self) -> None:
+        row = self.highlighted()
+        if row is not None and self.check_action("request_authorization", ()):
+            ask_to_request_authorization(self, row.id, row.description)
+
+    def action_run_test(self) -> None:
+        row = self.highlighted()
+        if row is not None and row.test_site and self.check_action("run_test", ()):
+            ask_to_run_test(self, row.id, row.description, row.test_site)
 
     @work(thread=True, group="cancel-script", exit_on_error=False)
     def cancel(self, script_id: int) -> None:

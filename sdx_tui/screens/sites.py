@@ -1,8 +1,8 @@
-"""The Sites section: the fleet, one site's details, and adding a site."""
+"""The Sites section: the fleet, a site's details, adding a site, pushing its agent."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -11,18 +11,30 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
-from textual.widgets import Button, DataTable, Input, Label, Select, Static
+from textual.widgets import Button, DataTable, Input, Label, Select, Static, Switch
 from textual.worker import Worker, WorkerState, get_current_worker
 
+from sdx_tui.backend.agent_push import (
+    API_PORT,
+    API_SSL_PORT,
+    AgentPushError,
+    check_login,
+    push_agent,
+)
 from sdx_tui.backend.errors import DeskError
 from sdx_tui.backend.models import Role, Site
-from sdx_tui.backend.sites import add_site, list_sites
+from sdx_tui.backend.routeros.render import agent_entries
+from sdx_tui.backend.sites import add_site, list_sites, new_token, rotate_token
 from sdx_tui.backend.timezones import format_in_zone
+from sdx_tui.config import EndpointSettings
 from sdx_tui.screens.base import DeskModal, DeskScreen, time_zone_choices
 from sdx_tui.widgets.desk_table import DeskTable
 from sdx_tui.widgets.humanize import ago
 
 LOAD_GROUP = "load-sites"
+PUSH_TIMEOUT = 10.0
+"""Seconds to wait for the device at each step of a push."""
+LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1", "0.0.0.0", "::")
 COLUMNS = [
     ("name", "Site"),
     ("version", "RouterOS"),
@@ -100,10 +112,18 @@ The RouterOS devices of the fleet. Each polls the desk for work with its own
 token; **last seen** is its latest poll. Highlight a site to see its details.
 
 `a` adds a site (admins only) and shows its token once: copy it then, because
-the desk keeps only its hash. `/` filters by name.
+the desk keeps only its hash. `p` pushes the polling agent onto the highlighted
+site's device through the RouterOS API (admins only): the site gets a new token
+that only the device ever holds. `/` filters by name.
 """
     BINDINGS = [
         Binding("a", "add_site", "Add site", tooltip="Add a site and show its token"),
+        Binding(
+            "p",
+            "push_agent",
+            "Push agent",
+            tooltip="Install the polling agent on the device through its API",
+        ),
         Binding("slash", "focus_filter", "Filter", key_display="/"),
         Binding("escape", "leave_filter", "Back to the list", show=False),
         Binding("r", "reload", "Refresh", show=False),
@@ -191,6 +211,8 @@ the desk keeps only its hash. `/` filters by name.
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "add_site":
             return self.actor.has(Role.ADMIN)
+        if action == "push_agent":
+            return self.actor.has(Role.ADMIN) and self.highlighted() is not None
         if action == "leave_filter":
             return isinstance(self.focused, Input) and self.focused.id == "site-filter"
         return True
@@ -202,6 +224,11 @@ the desk keeps only its hash. `/` filters by name.
                 self.action_reload()
 
         self.app.push_screen(AddSiteScreen(), added)
+
+    def action_push_agent(self) -> None:
+        row = self.highlighted()
+        if row is not None and self.actor.has(Role.ADMIN):
+            self.app.push_screen(PushAgentScreen(row.name, row.address))
 
     def action_focus_filter(self) -> None:
         self.query_one("#site-filter", Input).focus()
@@ -363,3 +390,221 @@ stored; a lost token is replaced with `sdx site rotate-token`.
 
     def action_close(self) -> None:
         self.dismiss(self.site_name)
+
+
+@dataclass(frozen=True)
+class DeviceLogin:
+    """How to reach a device's API; the password stays out of every repr."""
+
+    address: str
+    port: int | None
+    username: str
+    password: str = field(repr=False)
+    use_ssl: bool = False
+
+
+def devices_cannot_reach(endpoint: EndpointSettings) -> bool:
+    """Whether the agent would poll an address that only this host can reach."""
+    return not endpoint.public_url and endpoint.host in LOCAL_HOSTS
+
+
+class PushAgentScreen(DeskModal[str | None]):
+    """Push the polling agent onto a site's device; dismisses with what was done.
+
+    The password is used for this one push and then forgotten: it is never
+    stored, logged or kept in the form after an attempt.
+    """
+
+    CSS_PATH = "sites.tcss"
+    HELP_TITLE = "Push agent"
+    HELP = """\
+The desk logs in to the device's RouterOS API (port 8728, or 8729 with TLS,
+whose certificate must be trusted), gives the site a **new token** and writes
+the polling agent with it onto the device, replacing an older agent. A wrong
+password or a closed port is found before the token changes, so the agent on
+the device keeps working. The password is used once and not kept.
+"""
+    BINDINGS = [
+        Binding("ctrl+s", "push", "Push agent", priority=True),
+        Binding("escape", "close", "Close"),
+    ]
+
+    def __init__(self, site_name: str, address: str) -> None:
+        super().__init__(classes="dialog-screen")
+        self.site_name = site_name
+        self.address = address
+        self.pushing = False
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="push-agent", classes="dialog"):
+            yield Static(f"Push agent to {self.site_name}", classes="dialog-title")
+            yield Static(
+                "The site gets a new token, written straight onto the device.",
+                id="push-intro",
+            )
+            with Horizontal(classes="field-row"):
+                with Vertical(classes="field"):
+                    yield Label("API address", classes="field-label")
+                    yield Input(self.address, placeholder="10.0.0.1", id="push-address")
+                with Vertical(classes="field", id="push-port-field"):
+                    yield Label("Port", classes="field-label")
+                    yield Input(
+                        placeholder=str(API_PORT), type="integer", id="push-port"
+                    )
+            with Horizontal(classes="field-row"):
+                with Vertical(classes="field"):
+                    yield Label("RouterOS user", classes="field-label")
+                    yield Input("admin", id="push-user")
+                with Vertical(classes="field"):
+                    yield Label("Password", classes="field-label")
+                    yield Input(password=True, id="push-password")
+            with Horizontal(classes="field-row", id="push-tls-row"):
+                yield Switch(id="push-tls")
+                yield Static(
+                    f"TLS (api-ssl, port {API_SSL_PORT}; the certificate is checked)",
+                    id="push-tls-label",
+                )
+            yield Static("", id="form-error", classes="form-error", markup=False)
+            with Horizontal(classes="dialog-buttons"):
+                yield Button("Cancel", id="push-cancel")
+                yield Button("Push agent", id="push-go", variant="primary")
+
+    def on_mount(self) -> None:
+        first_empty = "#push-password" if self.address else "#push-address"
+        self.query_one(first_empty, Input).focus()
+
+    @on(Switch.Changed, "#push-tls")
+    def tls_changed(self, event: Switch.Changed) -> None:
+        port = API_SSL_PORT if event.value else API_PORT
+        self.query_one("#push-port", Input).placeholder = str(port)
+
+    @on(Input.Submitted)
+    def next_field(self, event: Input.Submitted) -> None:
+        if event.input.id == "push-password":
+            self.action_push()
+        else:
+            self.focus_next()
+
+    @on(Button.Pressed)
+    def button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "push-go":
+            self.action_push()
+        elif event.button.id == "push-cancel":
+            self.action_close()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "push":
+            return not self.pushing
+        return True
+
+    def action_push(self) -> None:
+        if self.pushing:
+            return
+        address = self.query_one("#push-address", Input).value.strip()
+        port_text = self.query_one("#push-port", Input).value.strip()
+        if not address:
+            self._refused("Give the device's API address.", field="#push-address")
+            return
+        port = int(port_text) if port_text.isdigit() else None
+        if port_text and (port is None or not 0 < port < 65536):
+            self._refused("The port is a number from 1 to 65535.", field="#push-port")
+            return
+        password = self.query_one("#push-password", Input)
+        login = DeviceLogin(
+            address=address,
+            port=port,
+            username=self.query_one("#push-user", Input).value.strip(),
+            password=password.value,
+            use_ssl=self.query_one("#push-tls", Switch).value,
+        )
+        password.clear()
+        self._refused("")
+        self.pushing = True
+        self.query_one("#push-agent").loading = True
+        self.refresh_bindings()
+        self.push(login)
+
+    @work(
+        thread=True,
+        exclusive=True,
+        group="push-agent",
+        exit_on_error=False,
+        description="push the agent",
+    )
+    def push(self, login: DeviceLogin) -> None:
+        """Log in, rotate the token and push the agent, as `sdx site push-agent`."""
+        settings = self.desk.settings
+        endpoint = settings.endpoint
+        base_url = endpoint.base_url()
+        interval = endpoint.poll_interval
+        device: dict[str, Any] = {
+            "address": login.address,
+            "port": login.port,
+            "username": login.username,
+            "password": login.password,
+            "use_ssl": login.use_ssl,
+            "timeout": PUSH_TIMEOUT,
+        }
+        try:
+            # What can fail before the device is touched fails before the
+            # token changes, so a failed push leaves the current agent working.
+            agent_entries(
+                site_name=self.site_name,
+                base_url=base_url,
+                token=new_token(),
+                interval_seconds=interval,
+            )
+            check_login(**device)
+            token = rotate_token(self.desk.database, self.actor, self.site_name)
+            try:
+                result = push_agent(
+                    **device,
+                    site_name=self.site_name,
+                    base_url=base_url,
+                    token=token,
+                    interval_seconds=interval,
+                )
+            except AgentPushError as error:
+                raise type(error)(
+                    f"{str(error).rstrip('.')}. {self.site_name} has a new token "
+                    "already, so an agent left on the device cannot poll until a "
+                    "push succeeds."
+                ) from None
+        except DeskError as error:
+            self.app.call_from_thread(self._failed, str(error))
+            return
+        self.app.call_from_thread(
+            self._pushed, result.describe(), devices_cannot_reach(endpoint), base_url
+        )
+
+    def _failed(self, message: str) -> None:
+        self.pushing = False
+        self.query_one("#push-agent").loading = False
+        self._refused(message, field="#push-password")
+        self.refresh_bindings()
+
+    def _pushed(self, described: str, unreachable: bool, base_url: str) -> None:
+        message = f"{described[0].upper()}{described[1:]}."
+        self.notify(message, title="Agent pushed")
+        if unreachable:
+            self.notify(
+                f"endpoint.public_url is not set, so the device will poll {base_url},"
+                " which it cannot reach; set it in the settings and push again.",
+                title="The device cannot reach the desk",
+                severity="warning",
+                timeout=15,
+            )
+        self.dismiss(described)
+
+    def _refused(self, message: str, *, field: str = "") -> None:
+        for widget in self.query(".-invalid"):
+            widget.remove_class("-invalid")
+        self.query_one("#form-error", Static).update(message)
+        if field:
+            self.query_one(field).focus()
+            if message and field != "#push-password":
+                self.query_one(field).add_class("-invalid")
+
+    def action_close(self) -> None:
+        if not self.pushing:
+            self.dismiss(None)

@@ -293,7 +293,7 @@ async def test_a_failing_list_says_so_once(
         app.desk.database = Database.open(f"sqlite:///{tmp_path / 'bare.db'}")
         try:
             for _ in range(3):
-                await pilot.press("r")
+                await pilot.press("ctrl+r")
                 await settle(pilot)
         finally:
             app.desk.database.dispose()

@@ -9,11 +9,13 @@ from __future__ import annotations
 from typing import Any
 
 from textual.pilot import Pilot
-from textual.widgets import Input
+from textual.widgets import Input, TextArea
 
 from sdx_tui.app import create_app
 from sdx_tui.config import Settings
 from sdx_tui.screens.confirm import ConfirmScreen
+from sdx_tui.screens.sites import PushAgentScreen
+from sdx_tui.widgets.findings import FindingsPanel
 from tests.tui.conftest import FIXED_NOW, SIZE, AppFactory, Fleet, settle, wait_until
 
 
@@ -86,8 +88,10 @@ def test_cancel_asks_first(
 def test_new_script_editor(snap_compare: Any, make_app: AppFactory) -> None:
     """``n`` opens an empty editor titled "New script": description, an empty
     content editor, the four sites to pick from, no test site, the launch time
-    and recurrence fields with examples, UTC, and backup off. ``ctrl+s`` Save is
-    in the footer."""
+    and recurrence fields with examples, UTC, and backup off. Under the script,
+    "No findings" and that no target means no version checks. ``ctrl+s`` Save
+    is in the footer, but neither Request authorization nor Run test: the
+    script is not saved yet."""
 
     async def run_before(pilot: Pilot[Any]) -> None:
         await settle(pilot)
@@ -102,7 +106,9 @@ def test_existing_script_editor(
 ) -> None:
     """Opening "Enable the NTP client" shows it filled in: revision 1 and an
     unauthorized badge, both Berlin sites ticked, core-berlin-1 as test site,
-    launch at 02:00 Europe/Berlin (01:00 UTC), and backup switched on."""
+    launch at 02:00 Europe/Berlin (01:00 UTC), and backup switched on. The
+    findings read "No findings", checked for RouterOS 7.15. The footer offers
+    Save, ``^r`` Request authorization and ``^t`` Run test."""
 
     async def run_before(pilot: Pilot[Any]) -> None:
         await settle(pilot)
@@ -138,11 +144,65 @@ def test_editor_shows_a_refusal_inline(snap_compare: Any, make_app: AppFactory) 
     assert snap_compare(make_app(), terminal_size=SIZE, run_before=run_before)
 
 
+def test_editor_with_findings(
+    snap_compare: Any, make_app: AppFactory, fleet: Fleet
+) -> None:
+    """Typing two lines into "Enable the NTP client": an unguarded ``add`` and a
+    string left open. The findings under the script read "1 error, 1 warning"
+    in red, checked for RouterOS 7.15 (the older Berlin site) with no command
+    tree cached; the RSC201 warning wraps over three lines, then the RSC003
+    error points at line 3. The script is unsaved, so the footer offers Save
+    and Close but neither Request authorization nor Run test."""
+
+    async def run_before(pilot: Pilot[Any]) -> None:
+        await settle(pilot)
+        pilot.app.screen.query_one("#scripts-table").move_to_key(
+            str(fleet.scripts["ntp"])
+        )
+        await pilot.press("enter")
+        await settle(pilot)
+        screen = pilot.app.screen
+        editor = screen.query_one(TextArea)
+        editor.focus()
+        editor.move_cursor(editor.document.end)
+        await pilot.press(*"/ip address add address=10.0.0.1/24", "enter")
+        await pilot.press(*':log info "done', "enter")
+        await wait_until(
+            pilot,
+            lambda: len(screen.query_one(FindingsPanel).findings) == 2,
+            what="the findings",
+        )
+        await settle(pilot)
+
+    assert snap_compare(make_app(), terminal_size=SIZE, run_before=run_before)
+
+
+def test_push_agent_dialog(
+    snap_compare: Any, make_app: AppFactory, fleet: Fleet
+) -> None:
+    """``p`` on core-berlin-1 as the admin: "Push agent to core-berlin-1", the
+    site's address 10.0.13.1 filled in, port 8728 as a hint, user admin, the
+    password field focused and empty, TLS off, Cancel and Push agent."""
+
+    async def run_before(pilot: Pilot[Any]) -> None:
+        await settle(pilot)
+        await pilot.press("f3")
+        await settle(pilot)
+        await pilot.press("p")
+        await wait_until(pilot, lambda: isinstance(pilot.app.screen, PushAgentScreen))
+        await settle(pilot)
+
+    app = make_app(fleet.desk.admin)
+    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+
+
 def test_launched_script_is_read_only(
     snap_compare: Any, make_app: AppFactory, fleet: Fleet
 ) -> None:
     """A launched script opens read-only: a notice says it can no longer be
-    changed, its fields are dimmed, and Save is gone from the footer."""
+    changed, its fields are dimmed, and Save is gone from the footer, as are
+    Request authorization and Run test. Its findings are still shown ("No
+    findings", for edge-paris-1's RouterOS 7.13)."""
 
     async def run_before(pilot: Pilot[Any]) -> None:
         await settle(pilot)
@@ -158,7 +218,8 @@ def test_launched_script_is_read_only(
 def test_sites_list(snap_compare: Any, make_app: AppFactory, fleet: Fleet) -> None:
     """F3 as the admin: the Sites tab is highlighted, four sites with versions,
     zones, tags and "last seen" relative to the desk clock (3 min, 2 h, 3 d,
-    never); the details pane shows core-berlin-1. "a Add site" is offered."""
+    never); the details pane shows core-berlin-1. "a Add site" and "p Push
+    agent" are offered."""
 
     async def run_before(pilot: Pilot[Any]) -> None:
         await settle(pilot)
@@ -201,8 +262,10 @@ def test_add_site_dialog(snap_compare: Any, make_app: AppFactory, fleet: Fleet) 
 
 
 def test_help_for_the_scripts_screen(snap_compare: Any, make_app: AppFactory) -> None:
-    """F1 on the Scripts screen explains the states and lists the keys that work
-    there, from Open and New to the section keys F2-F5 and quit."""
+    """F1 on the Scripts screen explains the states, ``r`` and ``t``, and lists
+    the keys that work there, from Open and New to ``^r`` Refresh, the section
+    keys F2-F5 and quit. The highlighted script has failed, so neither Request
+    auth nor Run test is among the keys."""
 
     async def run_before(pilot: Pilot[Any]) -> None:
         await settle(pilot)
