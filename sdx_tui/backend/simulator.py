@@ -227,7 +227,7 @@ class FleetSimulator:
         flap_rate: float = 0.0,
         seed: int = 0,
         transport: httpx.AsyncBaseTransport | None = None,
-        max_connections: int = 100,
+        max_connections: int = 4,
     ) -> None:
         for name, rate in (("fail rate", fail_rate), ("flap rate", flap_rate)):
             if not 0.0 <= rate <= 1.0:
@@ -248,6 +248,10 @@ class FleetSimulator:
             max_connections=max_connections, max_keepalive_connections=max_connections
         )
         self._client: httpx.AsyncClient | None = None
+        # httpx's pool does work in proportion to its queue and to the square
+        # of its connections each time a connection frees up: a few connections
+        # with the devices queued here outside it keep thousands polling cheap.
+        self._slots = asyncio.Semaphore(max_connections)
 
     async def __aenter__(self) -> FleetSimulator:
         self._client = httpx.AsyncClient(
@@ -329,7 +333,8 @@ class FleetSimulator:
             return
         stats.polls += 1
         try:
-            answer = await self.client.get("/agent/v1/poll", headers=device.headers)
+            async with self._slots:
+                answer = await self.client.get("/agent/v1/poll", headers=device.headers)
         except httpx.HTTPError:
             stats.errors += 1
             return
@@ -393,11 +398,12 @@ class FleetSimulator:
             stats.dropped += 1
             return
         try:
-            answer = await self.client.post(
-                f"/agent/v1/result/{delivery_id}",
-                headers=device.headers,
-                json={"status": status, "output": output},
-            )
+            async with self._slots:
+                answer = await self.client.post(
+                    f"/agent/v1/result/{delivery_id}",
+                    headers=device.headers,
+                    json={"status": status, "output": output},
+                )
         except httpx.HTTPError:
             stats.errors += 1
             return

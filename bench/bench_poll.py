@@ -1,0 +1,522 @@
+"""Poll endpoint speed, against a bare Starlette route measured in the same run.
+
+1. Idle polls (204) per second, p50 and p99 latency, of the device endpoint with
+   ``--db-sites`` sites in the database, against a bare Starlette route that
+   returns a fixed 204, both under the same uvicorn settings, each in its own
+   process, driven by the same bounded asyncio load generator: keep-alive
+   connections, then a new connection per poll. The two servers take turns, so
+   drift in machine load hits both alike. Target: ratio >= 0.5.
+2. Latency at a fixed rate (default 1,000 polls/s, open loop: latency counts
+   from when a poll was due, so a stalled server cannot hide). Target: endpoint
+   p99 < 50 ms.
+3. Fan-out: a launch to ``--sites`` simulated sites polling every ``--interval``
+   seconds; time until every outcome is final, in poll intervals. Target <= 2.
+   The full run is ``--sites 10000 --interval 30``.
+
+Usage: python bench/bench_poll.py [--db-sites N] [--connections N] [--seconds S]
+       [--rounds N] [--rate R] [--sites N] [--interval S] [--database URL]
+       [--skip-idle] [--skip-fanout]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+
+from sqlalchemy import func, insert, select
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from sdx_tui.backend import lifecycle  # noqa: E402
+from sdx_tui.backend.db import Database, utcnow  # noqa: E402
+from sdx_tui.backend.identity import Actor, initialise  # noqa: E402
+from sdx_tui.backend.models import (  # noqa: E402
+    Outcome,
+    OutcomeStatus,
+    RunKind,
+    Script,
+    ScriptStatus,
+    Site,
+)
+from sdx_tui.backend.runs import create_run  # noqa: E402
+from sdx_tui.backend.simulator import FleetSimulator, provision_sites  # noqa: E402
+from sdx_tui.backend.sites import hash_token, new_token  # noqa: E402
+from sdx_tui.config import Settings  # noqa: E402
+
+# -- the servers under test (run in child processes) -----------------------------
+
+
+def _uvicorn_config(app: object) -> object:
+    import uvicorn
+
+    # The same settings for both servers; uvloop and httptools as installed.
+    return uvicorn.Config(
+        app,  # type: ignore[arg-type]
+        log_level="warning",
+        access_log=False,
+        lifespan="on",
+        loop="uvloop",
+        http="httptools",
+    )
+
+
+def serve(kind: str, database_url: str) -> None:
+    """Child process: serve one app on a free port and print the port."""
+    import uvicorn
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import Response
+    from starlette.routing import Route
+
+    if kind == "bare":
+
+        async def nothing(_request: Request) -> Response:
+            return Response(status_code=204)
+
+        app: Starlette = Starlette(routes=[Route("/agent/v1/poll", nothing)])
+    else:
+        from agent_endpoint.app import create_endpoint
+
+        settings = bench_settings(Path(tempfile.mkdtemp()))
+        app = create_endpoint(settings, Database.open(database_url))
+
+    sock = socket.create_server(("127.0.0.1", 0), backlog=4096)
+    print(sock.getsockname()[1], flush=True)
+    server = uvicorn.Server(_uvicorn_config(app))  # type: ignore[arg-type]
+    server.run(sockets=[sock])
+
+
+def bench_settings(data_dir: Path) -> Settings:
+    """Settings whose rate limit stays out of the way of a load generator."""
+    settings = Settings(data_dir=data_dir, config_path=data_dir / "settings.toml")
+    return settings.with_section("endpoint", rate_per_minute=10_000_000)
+
+
+@dataclass
+class Child:
+    """A server in a child process."""
+
+    name: str
+    process: subprocess.Popen[str]
+    port: int
+
+
+@contextmanager
+def child_server(kind: str, database_url: str) -> Iterator[Child]:
+    process = subprocess.Popen(
+        [sys.executable, __file__, "--serve", kind, "--database", database_url],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+    )
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        if not line.strip().isdigit():
+            raise SystemExit(f"the {kind} server did not start")
+        yield Child(kind, process, int(line))
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+# -- the load generator -----------------------------------------------------------
+
+
+class _Connection(asyncio.Protocol):
+    """One HTTP/1.1 client connection that reads one response at a time."""
+
+    def __init__(self) -> None:
+        self.transport: asyncio.Transport | None = None
+        self.buffer = b""
+        self.waiter: asyncio.Future[int] | None = None
+        self.closed = asyncio.get_running_loop().create_future()
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+
+    def data_received(self, data: bytes) -> None:
+        self.buffer += data
+        head_end = self.buffer.find(b"\r\n\r\n")
+        if head_end < 0 or self.waiter is None:
+            return
+        head = self.buffer[:head_end]
+        length = 0
+        for line in head.split(b"\r\n")[1:]:
+            name, _, value = line.partition(b":")
+            if name.strip().lower() == b"content-length":
+                length = int(value)
+        end = head_end + 4 + length
+        if len(self.buffer) < end:
+            return
+        status = int(head[9:12])
+        self.buffer = self.buffer[end:]
+        waiter, self.waiter = self.waiter, None
+        if not waiter.done():
+            waiter.set_result(status)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self.waiter is not None and not self.waiter.done():
+            self.waiter.set_exception(ConnectionError("connection lost"))
+        if not self.closed.done():
+            self.closed.set_result(None)
+
+    async def request(self, payload: bytes) -> int:
+        assert self.transport is not None
+        self.waiter = asyncio.get_running_loop().create_future()
+        self.transport.write(payload)
+        return await self.waiter
+
+
+def _requests(tokens: Sequence[str], close: bool) -> list[bytes]:
+    connection = b"close" if close else b"keep-alive"
+    return [
+        b"GET /agent/v1/poll HTTP/1.1\r\nHost: bench\r\nAuthorization: Bearer "
+        + token.encode()
+        + b"\r\nConnection: "
+        + connection
+        + b"\r\n\r\n"
+        for token in tokens
+    ]
+
+
+@dataclass
+class Load:
+    """What one load run measured."""
+
+    seconds: float
+    latencies: list[float] = field(default_factory=list)
+    statuses: dict[int, int] = field(default_factory=dict)
+    failures: int = 0
+
+    @property
+    def rate(self) -> float:
+        return len(self.latencies) / self.seconds
+
+    def quantile(self, q: float) -> float:
+        ordered = sorted(self.latencies)
+        if not ordered:
+            return float("nan")
+        return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
+
+
+async def _closed_loop(
+    port: int, tokens: Sequence[str], connections: int, seconds: float, new: bool
+) -> Load:
+    loop = asyncio.get_running_loop()
+    payloads = _requests(tokens, close=new)
+    load = Load(seconds)
+    deadline = time.perf_counter() + seconds
+
+    async def open_connection() -> _Connection:
+        _, protocol = await loop.create_connection(_Connection, "127.0.0.1", port)
+        return protocol
+
+    async def worker(index: int) -> None:
+        connection = None if new else await open_connection()
+        sent = index
+        while time.perf_counter() < deadline:
+            payload = payloads[sent % len(payloads)]
+            sent += connections
+            began = time.perf_counter()
+            try:
+                if new:
+                    connection = await open_connection()
+                assert connection is not None
+                status = await connection.request(payload)
+            except (ConnectionError, OSError):
+                load.failures += 1
+                connection = None if new else await open_connection()
+                continue
+            load.latencies.append(time.perf_counter() - began)
+            load.statuses[status] = load.statuses.get(status, 0) + 1
+            if new and connection.transport is not None:
+                connection.transport.close()
+        if connection is not None and connection.transport is not None:
+            connection.transport.close()
+
+    await asyncio.gather(*(worker(i) for i in range(connections)))
+    return load
+
+
+async def _open_loop(
+    port: int, tokens: Sequence[str], connections: int, seconds: float, rate: float
+) -> Load:
+    """Polls due at a fixed rate, spread over keep-alive connections."""
+    loop = asyncio.get_running_loop()
+    payloads = _requests(tokens, close=False)
+    load = Load(seconds)
+    started = time.perf_counter()
+    per_connection = rate / connections
+
+    async def worker(index: int) -> None:
+        _, connection = await loop.create_connection(_Connection, "127.0.0.1", port)
+        number = 0
+        while True:
+            due = started + (index / rate) + number / per_connection
+            if due - started >= seconds:
+                break
+            delay = due - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            status = await connection.request(
+                payloads[(index + number * connections) % len(payloads)]
+            )
+            load.latencies.append(time.perf_counter() - due)
+            load.statuses[status] = load.statuses.get(status, 0) + 1
+            number += 1
+        assert connection.transport is not None
+        connection.transport.close()
+
+    await asyncio.gather(*(worker(i) for i in range(connections)))
+    return load
+
+
+def run_load(work: Callable[[], object]) -> Load:
+    import uvloop
+
+    return uvloop.run(work())  # type: ignore[arg-type,no-any-return]
+
+
+# -- setup --------------------------------------------------------------------------
+
+
+def fill_sites(database: Database, actor: Actor, count: int) -> list[str]:
+    """``count`` sites with known tokens, inserted in one statement."""
+    tokens = [new_token() for _ in range(count)]
+    with database.session() as session:
+        session.execute(
+            insert(Site),
+            [
+                {
+                    "workspace_id": 1,
+                    "name": f"bench-{number:05d}",
+                    "routeros_version": "7.16",
+                    "time_zone": "UTC",
+                    "tags": ["bench"],
+                    "address": "",
+                    "token_hash": hash_token(token),
+                }
+                for number, token in enumerate(tokens)
+            ],
+        )
+    assert actor.organisation_id
+    return tokens
+
+
+# -- the measurements -----------------------------------------------------------------
+
+
+def idle(args: argparse.Namespace, database_url: str, tokens: list[str]) -> None:
+    print(
+        f"\nidle polls (204): {len(tokens):,} sites in the database, "
+        f"{args.connections} connections, {args.seconds:g} s per measurement, "
+        f"{args.rounds} round(s)"
+    )
+    with (
+        child_server("bare", database_url) as bare,
+        child_server("endpoint", database_url) as endpoint,
+    ):
+        servers = (bare, endpoint)
+        for server in servers:  # warm up both
+            run_load(
+                lambda s=server: _closed_loop(s.port, tokens, 8, 1.0, False)  # type: ignore[misc]
+            )
+        for mode, new in (("keep-alive", False), ("new connection per poll", True)):
+            results: dict[str, list[Load]] = {server.name: [] for server in servers}
+            for _ in range(args.rounds):
+                for server in servers:
+                    results[server.name].append(
+                        run_load(
+                            lambda s=server, n=new: _closed_loop(  # type: ignore[misc]
+                                s.port, tokens, args.connections, args.seconds, n
+                            )
+                        )
+                    )
+            report(mode, results)
+
+        print(
+            f"\nfixed rate {args.rate:,.0f} polls/s for {args.seconds:g} s (open loop)"
+        )
+        for server in servers:
+            load = run_load(
+                lambda s=server: _open_loop(  # type: ignore[misc]
+                    s.port, tokens, args.connections, args.seconds, args.rate
+                )
+            )
+            print(
+                f"  {server.name:<10} served {load.rate:8,.0f}/s  "
+                f"p50 {load.quantile(0.5):6.1f} ms  p99 {load.quantile(0.99):6.1f} ms"
+                f"  statuses {load.statuses}"
+            )
+            if server.name == "endpoint":
+                verdict = "ok" if load.quantile(0.99) < 50 else "MISSED"
+                print(f"  endpoint p99 target < 50 ms: {verdict}")
+
+
+def report(mode: str, results: dict[str, list[Load]]) -> None:
+    print(f"\n  {mode}")
+    print(f"  {'server':<10} {'polls/s':>9} {'p50 ms':>8} {'p99 ms':>8}  statuses")
+    rates: dict[str, float] = {}
+    for name, loads in results.items():
+        rates[name] = statistics.median(load.rate for load in loads)
+        p50 = statistics.median(load.quantile(0.5) for load in loads)
+        p99 = statistics.median(load.quantile(0.99) for load in loads)
+        statuses: dict[int, int] = {}
+        for load in loads:
+            for status, count in load.statuses.items():
+                statuses[status] = statuses.get(status, 0) + count
+        failures = sum(load.failures for load in loads)
+        print(
+            f"  {name:<10} {rates[name]:9,.0f} {p50:8.1f} {p99:8.1f}  {statuses}"
+            + (f" ({failures} failed)" if failures else "")
+        )
+    ratio = rates["endpoint"] / rates["bare"]
+    verdict = "ok" if ratio >= 0.5 else "MISSED"
+    print(f"  ratio endpoint/bare: {ratio:.2f} (target >= 0.5: {verdict})")
+
+
+def fanout(args: argparse.Namespace, database: Database, actor: Actor) -> None:
+    print(
+        f"\nfan-out: a launch to {args.sites:,} simulated sites polling every "
+        f"{args.interval:g} s"
+    )
+    sites = provision_sites(database, actor, args.sites, prefix="fan")
+    with database.session() as session:
+        script = Script(
+            workspace_id=1,
+            author_id=actor.user_id,
+            description="bench fan-out",
+            content=":put bench",
+            status=ScriptStatus.UNAUTHORIZED,
+        )
+        session.add(script)
+        session.flush()
+        script_id = script.id
+    names = [site.name for site in sites]
+
+    with child_server("endpoint", database.url) as endpoint:
+
+        async def launch_and_wait() -> tuple[float, FleetSimulator]:
+            simulator = FleetSimulator(
+                sites,
+                server=f"http://127.0.0.1:{endpoint.port}",
+                interval=args.interval,
+                seed=1,
+            )
+            stop = asyncio.Event()
+            async with simulator:
+                fleet = asyncio.create_task(simulator.run(stop=stop))
+                # Let every device settle into its polling phase first.
+                await asyncio.sleep(args.interval)
+                began = time.perf_counter()
+                run_id = await asyncio.to_thread(launch, database, script_id, names)
+                while await asyncio.to_thread(still_open, database, run_id):
+                    if time.perf_counter() - began > 5 * args.interval:
+                        break
+                    await asyncio.sleep(0.25)
+                took = time.perf_counter() - began
+                stop.set()
+                await fleet
+            return took, simulator
+
+        took, simulator = asyncio.run(launch_and_wait())
+    intervals = took / args.interval
+    verdict = "ok" if intervals <= 2 else "MISSED"
+    print(
+        f"  every outcome final after {took:.1f} s = {intervals:.2f} poll intervals "
+        f"(target <= 2: {verdict})"
+    )
+    stats = simulator.stats
+    elapsed = time.monotonic() - stats.started
+    print(f"  fleet: {stats.line().strip()}")
+    # A fleet that cannot keep its own pace would make the desk look slower.
+    print(
+        f"  the fleet polled {stats.polls / elapsed:,.0f}/s of the "
+        f"{args.sites / args.interval:,.0f}/s its interval asks for"
+    )
+
+
+def launch(database: Database, script_id: int, names: list[str]) -> int:
+    with database.session() as session:
+        site_ids = list(session.scalars(select(Site.id).where(Site.name.in_(names))))
+        lifecycle.transition_script(session, script_id, ScriptStatus.SCHEDULED)
+        lifecycle.transition_script(session, script_id, ScriptStatus.LAUNCHED)
+        return create_run(
+            session,
+            script_id=script_id,
+            kind=RunKind.LAUNCH,
+            site_ids=site_ids,
+            occurrence_at=utcnow(),
+            deadline=timedelta(hours=1),
+        )
+
+
+def still_open(database: Database, run_id: int) -> int:
+    with database.reading() as session:
+        return (
+            session.scalar(
+                select(func.count(Outcome.id)).where(
+                    Outcome.run_id == run_id,
+                    Outcome.status.in_(
+                        [OutcomeStatus.PENDING, OutcomeStatus.DELIVERED]
+                    ),
+                )
+            )
+            or 0
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--serve", choices=["bare", "endpoint"], help=argparse.SUPPRESS)
+    parser.add_argument("--database", help="SQLAlchemy URL (default: SQLite in /tmp)")
+    parser.add_argument("--db-sites", type=int, default=10_000)
+    parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--rate", type=float, default=1_000.0)
+    parser.add_argument("--sites", type=int, default=500, help="fan-out sites")
+    parser.add_argument("--interval", type=float, default=10.0, help="fan-out poll s")
+    parser.add_argument("--skip-idle", action="store_true")
+    parser.add_argument("--skip-fanout", action="store_true")
+    args = parser.parse_args()
+
+    if args.serve:
+        serve(args.serve, args.database)
+        return
+
+    with tempfile.TemporaryDirectory() as scratch:
+        url = args.database or f"sqlite:///{Path(scratch) / 'bench.db'}"
+        database = Database.open(url)
+        database.upgrade()
+        actor = initialise(database, admin=os.environ.get("USER") or "bench")
+        tokens = fill_sites(database, actor, args.db_sites)
+        print(f"database: {database.engine.dialect.name}, {args.db_sites:,} sites")
+        if not args.skip_idle:
+            idle(args, url, tokens)
+        if not args.skip_fanout:
+            fanout(args, database, actor)
+        database.dispose()
+
+
+if __name__ == "__main__":
+    main()
