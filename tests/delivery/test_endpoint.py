@@ -441,3 +441,32 @@ async def test_healthz_is_degraded_until_the_database_answered(
         after = await client.get("/healthz")
     assert (before.status_code, before.json()["status"]) == (503, "degraded")
     assert (after.status_code, after.json()["status"]) == (200, "ok")
+
+
+async def test_a_job_with_a_backup_carries_the_prelude_and_reports_it(
+    sqlite_desk: Desk,
+) -> None:
+    settings = endpoint_settings().with_section(
+        "backup", sftp_host="backup.example.net", sftp_user="sdx", sftp_password="pw"
+    )
+    async for harness in start(sqlite_desk, settings):
+        (device,) = add_devices(harness.desk, 1)
+        script_id = new_script(harness.desk, ":put hello")
+        with harness.desk.db.session() as session:
+            session.get_one(Script, script_id).make_backup = True
+        launch(harness.desk, script_id, [device])
+        harness.endpoint.refresh()
+
+        answer = await harness.poll(device.token)
+        delivery_id = answer.headers["X-SDX-Delivery"]
+        output = "sdx-backup: uploaded sdx-x.backup and sdx-x.rsc\nhello\n"
+        posted = await harness.post(
+            device.token, delivery_id, {"status": "completed", "output": output}
+        )
+
+    assert "/system backup save" in answer.text and "backup.example.net" in answer.text
+    assert answer.text.index("/system backup save") < answer.text.index(":put hello")
+    assert posted.json()["recorded"] is True
+    with sqlite_desk.db.reading() as session:
+        stored = session.scalars(select(Outcome)).one()
+    assert stored.backup_ok is True
