@@ -16,11 +16,13 @@ same seed and the same jobs, each device makes the same decisions.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
 import logging
 import random
 import re
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 
 import httpx
@@ -48,6 +50,7 @@ _RESULT_URL = re.compile(r"/agent/v1/result/([A-Za-z0-9_-]{1,64})")
 # :error of the job counts (the quote is escaped inside a RouterOS 7 wrapper).
 _JOB_ERROR = re.compile(r':error(?! \\?"sdx-backup: failed)')
 _BACKUP = "sdx-backup: uploaded"
+_TIMEOUT = {"connect": 30.0, "read": 30.0, "write": 30.0, "pool": 30.0}
 
 
 @dataclass(frozen=True)
@@ -83,6 +86,12 @@ class SimulationStats:
     dropped: int = 0
     refused: int = 0
     errors: int = 0
+    requests: int = 0
+    """Requests sent to the desk, polls and results."""
+    waiting: float = 0.0
+    """Seconds requests spent queued in the simulator before they were sent."""
+    answering: float = 0.0
+    """Seconds requests took from sending to the desk's answer."""
     started: float = field(default_factory=time.monotonic)
 
     def line(self) -> str:
@@ -93,8 +102,13 @@ class SimulationStats:
             f"{self.jobs:,} jobs run ({self.completed:,} completed, "
             f"{self.failed:,} failed), {self.repeats:,} repeated deliveries, "
             f"{self.results:,} results posted, {self.dropped:,} dropped, "
-            f"{self.refused:,} refused, {self.errors:,} errors"
+            f"{self.refused:,} refused, {self.errors:,} errors; "
+            f"{self._mean(self.answering):.1f} ms answer, "
+            f"{self._mean(self.waiting):.1f} ms queued here"
         )
+
+    def _mean(self, seconds: float) -> float:
+        return 1000 * seconds / self.requests if self.requests else 0.0
 
 
 def simulated_names(count: int, prefix: str = "sim") -> list[str]:
@@ -188,6 +202,8 @@ class SimulatedDevice:
         self._jobs = random.Random(f"{seed}:{site.name}:jobs")
         self.headers = {"Authorization": f"Bearer {site.token}"}
         """What every request of the device carries."""
+        self.post_headers = {**self.headers, "Content-Type": "application/json"}
+        """What a result POST carries, as the wrapper sends it."""
 
     def flaps(self, rate: float) -> str:
         """How the link behaves for one request: ``up``, ``out`` or ``back``.
@@ -243,36 +259,68 @@ class FleetSimulator:
         self.decisions: dict[str, Decision] = {}
         """Delivery id -> what the device did with it."""
         self.stats = SimulationStats()
-        self._transport = transport
+        self._given_transport = transport
         self._limits = httpx.Limits(
             max_connections=max_connections, max_keepalive_connections=max_connections
         )
-        self._client: httpx.AsyncClient | None = None
+        self._transport: httpx.AsyncBaseTransport | None = None
         # httpx's pool does work in proportion to its queue and to the square
         # of its connections each time a connection frees up: a few connections
         # with the devices queued here outside it keep thousands polling cheap.
         self._slots = asyncio.Semaphore(max_connections)
 
     async def __aenter__(self) -> FleetSimulator:
-        self._client = httpx.AsyncClient(
-            base_url=self.server,
-            transport=self._transport,
-            limits=self._limits,
-            timeout=httpx.Timeout(30.0),
+        self._transport = self._given_transport or httpx.AsyncHTTPTransport(
+            limits=self._limits
         )
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
-        if self._client is not None:
-            await self._client.aclose()
-            self._client = None
+        if self._transport is not None and self._given_transport is None:
+            await self._transport.aclose()
+        self._transport = None
 
-    @property
-    def client(self) -> httpx.AsyncClient:
-        """The HTTP client; only inside ``async with``."""
-        if self._client is None:
+    async def _send(
+        self,
+        method: str,
+        path: str,
+        headers: dict[str, str],
+        body: bytes | None = None,
+    ) -> httpx.Response:
+        """One request straight through the transport.
+
+        A simulated device needs none of what ``httpx.AsyncClient`` adds (cookies,
+        redirects, authentication flows), and skipping it lets one process
+        simulate a fleet several times larger.
+        """
+        if self._transport is None:
             raise RuntimeError("use the simulator inside 'async with'")
-        return self._client
+        request = httpx.Request(
+            method,
+            self.server + path,
+            headers=headers,
+            content=body,
+            extensions={"timeout": _TIMEOUT},
+        )
+        response = await self._transport.handle_async_request(request)
+        try:
+            await response.aread()
+        finally:
+            await response.aclose()
+        return response
+
+    @contextlib.asynccontextmanager
+    async def _request_slot(self) -> AsyncIterator[None]:
+        """One of the pooled connections, timing the wait for it and its use."""
+        queued = time.monotonic()
+        async with self._slots:
+            sent = time.monotonic()
+            self.stats.requests += 1
+            self.stats.waiting += sent - queued
+            try:
+                yield
+            finally:
+                self.stats.answering += time.monotonic() - sent
 
     async def tick(self) -> None:
         """Every device polls once (and runs and reports what it got)."""
@@ -331,10 +379,10 @@ class FleetSimulator:
         if link == "out":
             stats.dropped += 1
             return
-        stats.polls += 1
         try:
-            async with self._slots:
-                answer = await self.client.get("/agent/v1/poll", headers=device.headers)
+            async with self._request_slot():
+                stats.polls += 1
+                answer = await self._send("GET", "/agent/v1/poll", device.headers)
         except httpx.HTTPError:
             stats.errors += 1
             return
@@ -398,11 +446,12 @@ class FleetSimulator:
             stats.dropped += 1
             return
         try:
-            async with self._slots:
-                answer = await self.client.post(
+            async with self._request_slot():
+                answer = await self._send(
+                    "POST",
                     f"/agent/v1/result/{delivery_id}",
-                    headers=device.headers,
-                    json={"status": status, "output": output},
+                    device.post_headers,
+                    json.dumps({"status": status, "output": output}).encode(),
                 )
         except httpx.HTTPError:
             stats.errors += 1
