@@ -32,6 +32,7 @@ from starlette.applications import Starlette
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
+from starlette.types import Receive, Scope, Send
 
 from agent_endpoint.approval_pages import approval_routes
 from agent_endpoint.batching import Batcher
@@ -72,6 +73,8 @@ class EndpointTiming:
     """Time out or expire outcomes past their deadline."""
     token_reload_seconds: float = 30.0
     """Re-read every site token (new and rotated ones are also looked up at once)."""
+    seen_precision_seconds: float = 60.0
+    """A site's stored last-seen time is written again once it is this stale."""
     unknown_lookups_per_minute: float = 1_200.0
     """Database lookups allowed for tokens this backend has not seen."""
 
@@ -111,7 +114,9 @@ class DeviceEndpoint:
         self.clock = clock
         self.timing = timing or EndpointTiming()
         self.fleet = FleetCache(
-            database, token_reload_seconds=self.timing.token_reload_seconds
+            database,
+            token_reload_seconds=self.timing.token_reload_seconds,
+            seen_precision_seconds=self.timing.seen_precision_seconds,
         )
         per_minute = settings.endpoint.rate_per_minute
         self._poll_limit = RateLimiter(per_minute)
@@ -206,6 +211,25 @@ class DeviceEndpoint:
         return PlainTextResponse(
             "too many requests\n", 429, headers={"Retry-After": retry_after(wait)}
         )
+
+    def answered_idle(self, authorization: str | None) -> bool:
+        """Whether a poll is the common case, a known site with nothing open
+        and within its allowance; if so it is counted and needs only a ``204``.
+
+        Anything else (no or unknown token, open work, over the limit) goes
+        through :meth:`poll`, which answers and logs it properly.
+        """
+        token = _bearer(authorization)
+        if token is None:
+            return False
+        site_id = self.fleet.site_for(hash_token(token))
+        if site_id is None or self.fleet.has_open_work(site_id):
+            return False
+        now = self.clock()
+        if self._poll_limit.acquire(site_id, now.timestamp()):
+            return False
+        self.fleet.saw(site_id, now)
+        return True
 
     async def poll(self, request: Request) -> Response:
         """``GET /agent/v1/poll``: the site's next job, or ``204``."""
@@ -398,16 +422,32 @@ class DeviceEndpoint:
         self.fleet.refresh(reload_tokens=True)
 
     def flush_last_seen(self) -> int:
-        """Write the poll times gathered so far (blocking); returns how many."""
+        """Write every poll time gathered so far (blocking); returns how many."""
         seen = self.fleet.take_seen()
-        if not seen:
-            return 0
         try:
-            self.fleet.flush_seen(seen)
+            return self.fleet.flush_seen(seen, everything=True)
         except BaseException:
             self.fleet.give_back_seen(seen)
             raise
-        return len(seen)
+
+    async def _flush_seen(self, *, everything: bool) -> None:
+        # Taken on the event loop, which is the only writer of the poll times,
+        # so the worker thread gets a dictionary nobody changes any more.
+        seen = self.fleet.take_seen()
+        if not seen:
+            return
+        try:
+            await self._in_thread(
+                functools.partial(self.fleet.flush_seen, seen, everything=everything)
+            )
+        except Exception as error:
+            self.fleet.give_back_seen(seen)
+            self._quiet.warning(
+                ("upkeep", "last-seen flush"),
+                time.monotonic(),
+                "last-seen flush failed: %s",
+                error,
+            )
 
     def sweep(self) -> delivery.SweepReport:
         """Time out and expire outcomes past their deadline (blocking)."""
@@ -423,15 +463,17 @@ class DeviceEndpoint:
             await self._guarded("refresh", self.fleet.refresh)
             if now - last_flush >= timing.flush_seconds:
                 last_flush = now
-                await self._guarded("last-seen flush", self.flush_last_seen)
+                await self._flush_seen(everything=False)
             if now - last_sweep >= timing.sweep_seconds:
                 last_sweep = now
                 await self._guarded("deadline sweep", self.sweep)
 
     async def _guarded(self, what: str, work: Callable[[], object]) -> None:
+        # The upkeep must outlive a database outage, so a failure is logged
+        # (once a minute at most) and the next round tries again.
         try:
             await self._in_thread(work)
-        except SQLAlchemyError as error:
+        except Exception as error:
             self._quiet.warning(
                 ("upkeep", what), time.monotonic(), "%s failed: %s", what, error
             )
@@ -447,7 +489,31 @@ class DeviceEndpoint:
         finally:
             self._upkeep.cancel()
             await asyncio.gather(self._upkeep, return_exceptions=True)
-            await self._guarded("last-seen flush", self.flush_last_seen)
+            await self._flush_seen(everything=True)
+
+
+class _PollRoute:
+    """``GET /agent/v1/poll`` as a bare ASGI application.
+
+    Most polls find nothing to do; those are answered straight from the scope,
+    without building a request object, which is most of what an idle poll
+    would otherwise cost. The rest take the ordinary path.
+    """
+
+    def __init__(self, endpoint: DeviceEndpoint) -> None:
+        self.endpoint = endpoint
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        authorization = None
+        for name, value in scope["headers"]:
+            if name == b"authorization":
+                authorization = value.decode("latin-1")
+                break
+        if self.endpoint.answered_idle(authorization):
+            await _NO_WORK(scope, receive, send)
+            return
+        response = await self.endpoint.poll(Request(scope, receive))
+        await response(scope, receive, send)
 
 
 def create_endpoint(
@@ -464,7 +530,7 @@ def create_endpoint(
     endpoint = DeviceEndpoint(settings, database, clock=clock, timing=timing)
     routes: list[BaseRoute] = [
         Route("/healthz", endpoint.healthz, methods=["GET"]),
-        Route("/agent/v1/poll", endpoint.poll, methods=["GET"]),
+        Route("/agent/v1/poll", _PollRoute(endpoint), methods=["GET"]),
         Route("/agent/v1/result/{delivery}", endpoint.result, methods=["POST"]),
         *approval_routes(settings, database, clock=clock),
     ]

@@ -7,8 +7,8 @@ not seen, so a new or rotated token works at once). The database stays the
 source of truth: a hand-out or a result checks the token again in its own
 transaction, so a stale entry here can only ever earn a ``204``.
 
-Poll times are kept here too and written in batches, so an idle poll writes
-nothing to the database.
+Poll times are kept here too and written in batches, each site's at most about
+once a minute, so an idle poll writes nothing to the database.
 """
 
 from __future__ import annotations
@@ -38,6 +38,7 @@ class FleetCache:
         token_reload_seconds: float = 30.0,
         monotonic: Callable[[], float] = time.monotonic,
         max_unknown: int = 10_000,
+        seen_precision_seconds: float = 60.0,
     ) -> None:
         self._database = database
         self._token_reload_seconds = token_reload_seconds
@@ -47,6 +48,9 @@ class FleetCache:
         self._unknown: set[str] = set()
         self._open: set[int] = set()
         self._seen: dict[int, datetime] = {}
+        # Touched only by flushes, which run one at a time in a worker thread.
+        self._written: dict[int, float] = {}
+        self._seen_precision = seen_precision_seconds
         self._tokens_loaded_at: float | None = None
         self.refreshed_at: float | None = None
         """Monotonic time of the last successful refresh, or ``None``."""
@@ -131,7 +135,23 @@ class FleetCache:
             self._tokens_loaded_at = now
         self.refreshed_at = now
 
-    def flush_seen(self, seen: dict[int, datetime]) -> None:
-        """Write a batch of poll times taken with :meth:`take_seen`."""
-        with self._database.session() as session:
-            delivery.record_last_seen(session, seen)
+    def flush_seen(self, seen: dict[int, datetime], *, everything: bool = False) -> int:
+        """Write poll times taken with :meth:`take_seen`; returns how many.
+
+        A site whose stored time is less than the precision behind is skipped
+        unless ``everything`` is asked for: with devices polling every half
+        minute, that turns a write per site per flush into one a minute.
+        """
+        written = self._written
+        if not everything:
+            precision = self._seen_precision
+            seen = {
+                site_id: at
+                for site_id, at in seen.items()
+                if at.timestamp() - written.get(site_id, 0.0) >= precision
+            }
+        if seen:
+            with self._database.session() as session:
+                delivery.record_last_seen(session, seen)
+            written.update((site_id, at.timestamp()) for site_id, at in seen.items())
+        return len(seen)

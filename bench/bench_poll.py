@@ -213,6 +213,13 @@ class Load:
     latencies: list[float] = field(default_factory=list)
     statuses: dict[int, int] = field(default_factory=dict)
     failures: int = 0
+    server_cpu: float = float("nan")
+    """CPU seconds the server process used during the run."""
+
+    @property
+    def cpu_per_poll(self) -> float:
+        """Server CPU per answered poll, in microseconds."""
+        return 1e6 * self.server_cpu / max(1, len(self.latencies))
 
     @property
     def rate(self) -> float:
@@ -297,10 +304,24 @@ async def _open_loop(
     return load
 
 
-def run_load(work: Callable[[], object]) -> Load:
+def run_load(work: Callable[[], object], server: Child | None = None) -> Load:
     import uvloop
 
-    return uvloop.run(work())  # type: ignore[arg-type,no-any-return]
+    before = cpu_seconds(server)
+    load: Load = uvloop.run(work())  # type: ignore[arg-type]
+    load.server_cpu = cpu_seconds(server) - before
+    return load
+
+
+def cpu_seconds(server: Child | None) -> float:
+    """CPU time used so far by a child server (Linux); NaN where unknown."""
+    try:
+        assert server is not None
+        fields = Path(f"/proc/{server.process.pid}/stat").read_text().split(")")[1]
+        user, system = fields.split()[11:13]
+    except (AssertionError, OSError, ValueError):
+        return float("nan")
+    return (int(user) + int(system)) / os.sysconf("SC_CLK_TCK")
 
 
 # -- setup --------------------------------------------------------------------------
@@ -355,7 +376,8 @@ def idle(args: argparse.Namespace, database_url: str, tokens: list[str]) -> None
                         run_load(
                             lambda s=server, n=new: _closed_loop(  # type: ignore[misc]
                                 s.port, tokens, args.connections, args.seconds, n
-                            )
+                            ),
+                            server,
                         )
                     )
             report(mode, results)
@@ -381,10 +403,15 @@ def idle(args: argparse.Namespace, database_url: str, tokens: list[str]) -> None
 
 def report(mode: str, results: dict[str, list[Load]]) -> None:
     print(f"\n  {mode}")
-    print(f"  {'server':<10} {'polls/s':>9} {'p50 ms':>8} {'p99 ms':>8}  statuses")
+    print(
+        f"  {'server':<10} {'polls/s':>9} {'p50 ms':>8} {'p99 ms':>8} "
+        f"{'CPU µs/poll':>12}  statuses"
+    )
     rates: dict[str, float] = {}
+    costs: dict[str, float] = {}
     for name, loads in results.items():
         rates[name] = statistics.median(load.rate for load in loads)
+        costs[name] = statistics.median(load.cpu_per_poll for load in loads)
         p50 = statistics.median(load.quantile(0.5) for load in loads)
         p99 = statistics.median(load.quantile(0.99) for load in loads)
         statuses: dict[int, int] = {}
@@ -393,12 +420,16 @@ def report(mode: str, results: dict[str, list[Load]]) -> None:
                 statuses[status] = statuses.get(status, 0) + count
         failures = sum(load.failures for load in loads)
         print(
-            f"  {name:<10} {rates[name]:9,.0f} {p50:8.1f} {p99:8.1f}  {statuses}"
+            f"  {name:<10} {rates[name]:9,.0f} {p50:8.1f} {p99:8.1f} "
+            f"{costs[name]:12.1f}  {statuses}"
             + (f" ({failures} failed)" if failures else "")
         )
     ratio = rates["endpoint"] / rates["bare"]
     verdict = "ok" if ratio >= 0.5 else "MISSED"
     print(f"  ratio endpoint/bare: {ratio:.2f} (target >= 0.5: {verdict})")
+    # Throughput swings with whatever else the machine runs; the server's own
+    # CPU per poll is the steadier figure of what the endpoint adds.
+    print(f"  CPU per poll, bare/endpoint: {costs['bare'] / costs['endpoint']:.2f}")
 
 
 def fleet_worker(
@@ -561,7 +592,7 @@ def main() -> None:
     parser.add_argument("--db-sites", type=int, default=10_000)
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--seconds", type=float, default=5.0)
-    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--rate", type=float, default=1_000.0)
     parser.add_argument("--sites", type=int, default=500, help="fan-out sites")
     parser.add_argument("--interval", type=float, default=10.0, help="fan-out poll s")
