@@ -14,10 +14,13 @@
    The full run is ``--sites 10000 --interval 30``. The fleet runs in
    ``--fleet-processes`` processes so that the simulator keeps its pace; the
    bench prints the rate it achieved.
+4. The desk's screens with the endpoint embedded: time from a section key to
+   the section on screen, with no load and while another process polls the
+   embedded endpoint at ``--tui-rate`` (default 500) polls/s.
 
 Usage: python bench/bench_poll.py [--db-sites N] [--connections N] [--seconds S]
        [--rounds N] [--rate R] [--sites N] [--interval S] [--fleet-processes N]
-       [--database URL] [--skip-idle] [--skip-fanout]
+       [--tui-rate R] [--database URL] [--skip-idle] [--skip-tui] [--skip-fanout]
 """
 
 from __future__ import annotations
@@ -555,6 +558,106 @@ def fanout(args: argparse.Namespace, database: Database, actor: Actor) -> None:
     )
 
 
+def load_worker(tokens_path: str, port: int, rate: float, seconds: float) -> None:
+    """Child process: polls at a fixed rate against a port, then its figures."""
+    tokens = json.loads(Path(tokens_path).read_text(encoding="utf-8"))
+    load = run_load(lambda: _open_loop(port, tokens, 16, seconds, rate))
+    print(json.dumps({"rate": load.rate, "p99": load.quantile(0.99)}), flush=True)
+
+
+async def _key_to_screen(app: object, rounds: int) -> list[float]:
+    """Seconds from a section key to the section on screen, alternating two."""
+    from textual import events
+
+    from sdx_tui.app import DeskApp
+
+    assert isinstance(app, DeskApp)
+    times: list[float] = []
+    for number in range(rounds):
+        key, mode = ("f3", "sites") if number % 2 == 0 else ("f2", "scripts")
+        began = time.perf_counter()
+        app.post_message(events.Key(key, None))
+        while app.current_mode != mode or not app.screen.is_mounted:
+            if time.perf_counter() - began > 60:
+                raise SystemExit(f"the desk did not show {mode} within a minute")
+            await asyncio.sleep(0.001)
+        # Paint the frame now rather than at the screen's next timer tick.
+        app.screen._on_timer_update()
+        times.append(time.perf_counter() - began)
+        await asyncio.sleep(0.05)
+    return times
+
+
+def tui_under_load(
+    args: argparse.Namespace, database: Database, tokens: list[str]
+) -> None:
+    from sdx_tui.app import create_app
+    from sdx_tui.backend.runtime import DeskRuntime
+
+    print(
+        f"\nthe desk's screens while its embedded endpoint serves "
+        f"{args.tui_rate:,.0f} polls/s (key press to section on screen)"
+    )
+    settings = bench_settings(Path(tempfile.mkdtemp()))
+    runtime = DeskRuntime(settings, database, host="127.0.0.1", port=0)
+    app = create_app(settings, database=database, runtime=runtime, os_user="bench")
+
+    stalls: list[float] = []
+
+    async def watch_the_loop() -> None:
+        # The endpoint answers only when the UI lets the shared loop run.
+        last = time.perf_counter()
+        while True:
+            await asyncio.sleep(0.01)
+            now = time.perf_counter()
+            stalls.append(now - last - 0.01)
+            last = now
+
+    async def measure() -> tuple[list[float], list[float], dict[str, float]]:
+        watcher = asyncio.create_task(watch_the_loop())
+        async with app.run_test(size=(120, 40)):
+            while runtime.port is None or app.current_mode != "scripts":
+                await asyncio.sleep(0.01)
+            quiet = await _key_to_screen(app, args.tui_keys)
+            with tempfile.TemporaryDirectory() as scratch:
+                share = Path(scratch) / "tokens.json"
+                share.write_text(json.dumps(tokens[:1000]), encoding="utf-8")
+                seconds = 5.0 + args.tui_keys * 0.1
+                loader = await asyncio.create_subprocess_exec(
+                    sys.executable,
+                    __file__,
+                    "--load",
+                    str(share),
+                    "--port",
+                    str(runtime.port),
+                    "--rate",
+                    str(args.tui_rate),
+                    "--seconds",
+                    str(seconds),
+                    stdout=asyncio.subprocess.PIPE,
+                    cwd=ROOT,
+                )
+                await asyncio.sleep(2.0)  # let the load reach its rate
+                loaded = await _key_to_screen(app, args.tui_keys)
+                out, _ = await loader.communicate()
+        watcher.cancel()
+        return quiet, loaded, json.loads(out)
+
+    quiet, loaded, load = asyncio.run(measure())
+    for label, times in (("no load", quiet), ("under load", loaded)):
+        ordered = sorted(times)
+        print(
+            f"  {label:<11} p50 {1000 * statistics.median(ordered):6.1f} ms  "
+            f"p95 {1000 * ordered[int(0.95 * (len(ordered) - 1))]:6.1f} ms"
+        )
+    ratio = statistics.median(loaded) / statistics.median(quiet)
+    print(
+        f"  the endpoint served {load['rate']:,.0f} polls/s meanwhile "
+        f"(p99 {load['p99']:.1f} ms); key to screen under load / no load: {ratio:.2f}"
+    )
+    print(f"  longest stall of the shared event loop: {1000 * max(stalls):.0f} ms")
+
+
 def launch(database: Database, script_id: int, names: list[str]) -> int:
     with database.session() as session:
         site_ids = list(session.scalars(select(Site.id).where(Site.name.in_(names))))
@@ -601,12 +704,20 @@ def main() -> None:
     parser.add_argument("--fleet", help=argparse.SUPPRESS)
     parser.add_argument("--server", help=argparse.SUPPRESS)
     parser.add_argument("--seed", type=int, default=0, help=argparse.SUPPRESS)
+    parser.add_argument("--tui-rate", type=float, default=500.0)
+    parser.add_argument("--tui-keys", type=int, default=40)
+    parser.add_argument("--load", help=argparse.SUPPRESS)
+    parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--skip-idle", action="store_true")
+    parser.add_argument("--skip-tui", action="store_true")
     parser.add_argument("--skip-fanout", action="store_true")
     args = parser.parse_args()
 
     if args.serve:
         serve(args.serve, args.database)
+        return
+    if args.load:
+        load_worker(args.load, args.port, args.rate, args.seconds)
         return
     if args.fleet:
         fleet_worker(
@@ -618,11 +729,13 @@ def main() -> None:
         url = args.database or f"sqlite:///{Path(scratch) / 'bench.db'}"
         database = Database.open(url)
         database.upgrade()
-        actor = initialise(database, admin=os.environ.get("USER") or "bench")
+        actor = initialise(database, admin="bench")
         tokens = fill_sites(database, actor, args.db_sites)
         print(f"database: {database.engine.dialect.name}, {args.db_sites:,} sites")
         if not args.skip_idle:
             idle(args, url, tokens)
+        if not args.skip_tui:
+            tui_under_load(args, database, tokens)
         if not args.skip_fanout:
             fanout(args, database, actor)
         database.dispose()
