@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import os
 import re
+import select
 import signal
 import subprocess
 import sys
@@ -141,6 +142,8 @@ def test_serve_runs_until_sigterm(sdx: Sdx) -> None:
     )
     try:
         assert process.stdout is not None
+        ready, _, _ = select.select([process.stdout], [], [], 120)
+        assert ready, "sdx serve printed nothing within two minutes"
         first = process.stdout.readline()
         match = re.search(r"serving devices on (http://127\.0\.0\.1:\d+)", first)
         assert match, first + process.stderr.read() if process.stderr else first
