@@ -221,21 +221,6 @@ def record_last_seen(session: Session, seen: Mapping[int, datetime]) -> None:
     )
 
 
-def check_token(
-    session: Session, *, site_id: int, token_hash: str, lock: bool = False
-) -> tuple[str, str]:
-    """The site's name and RouterOS version, if ``token_hash`` is still its token.
-
-    ``lock`` holds the site's row until the transaction ends. Raises
-    :class:`TokenRejected` when the token was rotated or the site removed.
-    """
-    sites = _sites_for(session, [PollRequest(site_id, token_hash)], lock=lock)
-    found = sites.get(site_id)
-    if found is None:
-        raise TokenRejected("the token does not belong to a site")
-    return found
-
-
 @dataclass(frozen=True)
 class PollRequest:
     """A poll that reached the database: the site and the token it presented."""
