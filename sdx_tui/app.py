@@ -362,7 +362,7 @@ def run_desk(settings: Settings, *, demo: bool = False) -> int:
     settings say devices poll a separate ``sdx serve``. Log records go to
     ``desk.log`` in the data directory while the desk is on screen.
     """
-    from sdx_tui.backend.runtime import DeskRuntime
+    from sdx_tui.backend.runtime import DeskRuntime, default_services
 
     demo_dir: Path | None = None
     if demo:
@@ -376,7 +376,10 @@ def run_desk(settings: Settings, *, demo: bool = False) -> int:
 
             populate_demo(database)
         runtime = DeskRuntime(
-            settings, database, serve_endpoint=settings.endpoint.embedded
+            settings,
+            database,
+            default_services(settings, database, send_notifications=not demo),
+            serve_endpoint=settings.endpoint.embedded,
         )
         app = create_app(settings, database=database, runtime=runtime)
         with logging_to_file(settings.data_dir / LOG_FILE):

@@ -186,3 +186,20 @@ class DeskRuntime:
             raise EndpointError(f"uvicorn stopped with status {failure.code}") from None
         finally:
             sock.close()
+
+
+def default_services(
+    settings: Settings, database: Database, *, send_notifications: bool = True
+) -> list[Service]:
+    """The services every desk backend runs: the scheduler and the outbox sender.
+
+    A demo desk passes ``send_notifications=False`` so its made-up approvers are
+    never mailed through the operator's real SMTP or WhatsApp settings.
+    """
+    from sdx_tui.backend.notify.service import OutboxSender
+    from sdx_tui.backend.scheduling import SchedulerService
+
+    services: list[Service] = [SchedulerService(settings, database)]
+    if send_notifications:
+        services.append(OutboxSender(settings, database))
+    return services

@@ -60,14 +60,15 @@ def serve(context: CommandContext, args: argparse.Namespace) -> int:
 async def _serve_until_signalled(
     context: CommandContext, settings: Settings, host: str | None, port: int | None
 ) -> None:
-    from sdx_tui.backend.runtime import DeskRuntime
+    from sdx_tui.backend.runtime import DeskRuntime, default_services
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
 
-    runtime = DeskRuntime(settings, context.database, host=host, port=port)
+    services = default_services(settings, context.database)
+    runtime = DeskRuntime(settings, context.database, services, host=host, port=port)
     await runtime.start()
     try:
         context.print(f"serving devices on {runtime.base_url} (Ctrl-C stops)")
