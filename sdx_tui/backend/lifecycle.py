@@ -8,7 +8,7 @@ changed and gets :class:`IllegalTransition` (or ``False`` from the bulk forms).
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -65,6 +65,44 @@ def can_transition_outcome(current: OutcomeStatus, wanted: OutcomeStatus) -> boo
     return wanted in OUTCOME_TRANSITIONS[current]
 
 
+def _transition(
+    session: Session,
+    model: type[Script] | type[Outcome],
+    edges: Mapping[Any, frozenset[Any]],
+    ident: int,
+    wanted: Any,
+    expected: Any,
+    values: dict[str, Any] | None,
+) -> Any:
+    """The compare-and-set shared by scripts and outcomes."""
+    kind = model.__tablename__.rstrip("s")
+    if expected is None:
+        sources = {state for state, nxt in edges.items() if wanted in nxt}
+    elif isinstance(expected, str):
+        sources = {expected}
+    else:
+        sources = set(expected)
+    sources = {state for state in sources if wanted in edges[state]}
+
+    current = session.scalar(select(model.status).where(model.id == ident))
+    if current is None:
+        raise NotFound(f"{kind} {ident} does not exist")
+    if current not in sources:
+        raise IllegalTransition(kind, ident, current, wanted)
+
+    changed = session.execute(
+        update(model)
+        .where(model.id == ident, model.status == current)
+        .values(status=wanted, updated_at=utcnow(), **(values or {}))
+        .execution_options(synchronize_session=False)
+    )
+    if changed.rowcount != 1:  # type: ignore[attr-defined]
+        latest = session.scalar(select(model.status).where(model.id == ident))
+        raise IllegalTransition(kind, ident, latest or current, wanted)
+    log.debug("%s %s: %s -> %s", kind, ident, current, wanted)
+    return current
+
+
 def transition_script(
     session: Session,
     script_id: int,
@@ -80,31 +118,10 @@ def transition_script(
     written by the same statement. Raises :class:`IllegalTransition` naming the
     current and the wanted state when no edge exists or another writer won.
     """
-    if expected is None:
-        sources = {s for s, nxt in SCRIPT_TRANSITIONS.items() if wanted in nxt}
-    elif isinstance(expected, ScriptStatus):
-        sources = {expected}
-    else:
-        sources = set(expected)
-    sources = {s for s in sources if can_transition_script(s, wanted)}
-
-    current = session.scalar(select(Script.status).where(Script.id == script_id))
-    if current is None:
-        raise NotFound(f"script {script_id} does not exist")
-    if current not in sources:
-        raise IllegalTransition("script", script_id, current, wanted)
-
-    changed = session.execute(
-        update(Script)
-        .where(Script.id == script_id, Script.status == current)
-        .values(status=wanted, updated_at=utcnow(), **(values or {}))
-        .execution_options(synchronize_session=False)
+    left: ScriptStatus = _transition(
+        session, Script, SCRIPT_TRANSITIONS, script_id, wanted, expected, values
     )
-    if changed.rowcount != 1:  # type: ignore[attr-defined]
-        latest = session.scalar(select(Script.status).where(Script.id == script_id))
-        raise IllegalTransition("script", script_id, latest or current, wanted)
-    log.debug("script %s: %s -> %s", script_id, current, wanted)
-    return current
+    return left
 
 
 def transition_outcome(
@@ -116,30 +133,10 @@ def transition_outcome(
     values: dict[str, Any] | None = None,
 ) -> OutcomeStatus:
     """Move one outcome to ``wanted`` atomically; as :func:`transition_script`."""
-    if expected is None:
-        sources = {s for s, nxt in OUTCOME_TRANSITIONS.items() if wanted in nxt}
-    elif isinstance(expected, OutcomeStatus):
-        sources = {expected}
-    else:
-        sources = set(expected)
-    sources = {s for s in sources if can_transition_outcome(s, wanted)}
-
-    current = session.scalar(select(Outcome.status).where(Outcome.id == outcome_id))
-    if current is None:
-        raise NotFound(f"outcome {outcome_id} does not exist")
-    if current not in sources:
-        raise IllegalTransition("outcome", outcome_id, current, wanted)
-
-    changed = session.execute(
-        update(Outcome)
-        .where(Outcome.id == outcome_id, Outcome.status == current)
-        .values(status=wanted, updated_at=utcnow(), **(values or {}))
-        .execution_options(synchronize_session=False)
+    left: OutcomeStatus = _transition(
+        session, Outcome, OUTCOME_TRANSITIONS, outcome_id, wanted, expected, values
     )
-    if changed.rowcount != 1:  # type: ignore[attr-defined]
-        latest = session.scalar(select(Outcome.status).where(Outcome.id == outcome_id))
-        raise IllegalTransition("outcome", outcome_id, latest or current, wanted)
-    return current
+    return left
 
 
 def transition_outcomes(
